@@ -1,0 +1,224 @@
+"""Operator commands: ``syndicate --help`` is the reference.
+
+Every command runs inside the app, so it uses the same settings and database as the server.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
+
+from .db import get_store
+from .store import SCHEMA_VERSION, StoreError, utcnow
+
+
+@click.group(cls=AppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database", metavar="PATH", help="SQLite file to use (default: DATABASE setting).")
+@click.pass_context
+def cli(ctx: click.Context, database: str | None) -> None:
+    """Syndicate: a feed server for news publishers."""
+    if not isinstance(ctx.obj, ScriptInfo):
+        from . import create_app
+
+        overrides = {"DATABASE": database} if database else None
+        ctx.obj = ScriptInfo(create_app=lambda: create_app(overrides))
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the database, or upgrade it to the current schema."""
+    store = get_store()
+    version = store.migrate()
+    click.echo(f"Database {current_app.config['DATABASE']} is at schema version {version}.")
+
+
+def _parse_until(value: str | None) -> datetime:
+    if not value:
+        return utcnow().replace(hour=0, minute=0, second=0)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use a date such as 2026-11-25 or 2026-11-25T18:00:00+00:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.command("demo")
+@click.option(
+    "--articles",
+    "count",
+    default=12000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="How many articles to generate.",
+)
+@click.option("--seed", default=1107, show_default=True, help="Random seed: same seed, same archive.")
+@click.option("--until", metavar="DATE", help="Newest publication date (default: today, 00:00 UTC).")
+@with_appcontext
+def demo_command(count: int, seed: int, until: str | None) -> None:
+    """Fill the database with a deterministic demo news archive."""
+    from . import demo
+    from .validation import article_record
+
+    until_dt = _parse_until(until)
+    store = get_store()
+    store.migrate()
+    demo.write_images(Path(current_app.static_folder) / "demo")
+    for position, name in enumerate(demo.CATEGORIES):
+        from .content import slugify
+
+        store.save_term("category", slugify(name), name, position=position)
+    now = store.clock()
+    batch: list[dict] = []
+    created = updated = 0
+    with click.progressbar(length=count, label="Generating articles", file=sys.stderr) as bar:
+        for data in demo.articles(count, seed, until_dt, current_app.config["SITE_URL"]):
+            batch.append(article_record(data, now=now))
+            if len(batch) == 1000:
+                c, u = store.save_articles(batch, actor="demo")
+                created, updated = created + c, updated + u
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            c, u = store.save_articles(batch, actor="demo")
+            created, updated = created + c, updated + u
+            bar.update(len(batch))
+    click.echo(f"Demo archive ready: {created} created, {updated} updated (seed {seed}, until {until_dt:%Y-%m-%d}).")
+
+
+@click.command("import")
+@click.argument("source")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "jsonl", "csv", "feed", "wxr"]),
+    default="auto",
+    show_default=True,
+    help="Input format (auto: from the file name and content).",
+)
+@with_appcontext
+def import_command(source: str, fmt: str) -> None:
+    """Import articles from JSON Lines, CSV, an RSS/Atom feed (file or URL) or a WordPress export."""
+    from .importers import run_import
+
+    try:
+        summary = run_import(get_store(), source, fmt, config=current_app.config, echo=click.echo)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Import finished: {summary.created} created, {summary.updated} updated, {summary.skipped} skipped.")
+    if summary.skipped:
+        sys.exit(1 if not (summary.created or summary.updated) else 0)
+
+
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@with_appcontext
+def export_command(fmt: str, output) -> None:
+    """Export every article (drafts and scheduled too) so that import restores it exactly."""
+    from .validation import record_from_article
+
+    count = 0
+    for article in get_store().export_rows():
+        output.write(json.dumps(record_from_article(article), ensure_ascii=False) + "\n")
+        count += 1
+    click.echo(f"Exported {count} articles.", err=True)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the site and feeds under waitress (production WSGI server)."""
+    import waitress
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"Serving {app.config['SITE_TITLE']} on http://{host}:{port}/ ({threads} threads)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="Syndicate")
+
+
+@click.command("stats")
+@with_appcontext
+def stats_command() -> None:
+    """Counts by status, category and author; database size."""
+    stats = get_store().stats()
+    click.echo(f"Articles: {stats['articles']}  " + "  ".join(f"{k}: {v}" for k, v in stats["status"].items()))
+    click.echo(f"Tags: {stats['tags']}  Schema version: {stats['schema_version']}/{SCHEMA_VERSION}")
+    click.echo(f"Database size: {stats['database_bytes'] / 1_048_576:.1f} MiB")
+    click.echo("By category:")
+    for name, n in stats["categories"]:
+        click.echo(f"  {n:>7}  {name}")
+    click.echo("By author:")
+    for name, n in stats["authors"]:
+        click.echo(f"  {n:>7}  {name}")
+
+
+@click.group("token")
+def token_group() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@token_group.command("create")
+@click.option("--name", required=True, help="Who the token is for, e.g. partner-x.")
+@click.option("--scope", type=click.Choice(["write", "read"]), default="write", show_default=True)
+@with_appcontext
+def token_create(name: str, scope: str) -> None:
+    """Create a token; its secret is shown once and only its hash is stored."""
+    import sqlite3
+
+    secret = "syn_" + secrets.token_urlsafe(32)
+    try:
+        get_store().create_token(name, secret, scope)
+    except sqlite3.IntegrityError:
+        raise click.ClickException(f"a token named {name!r} already exists") from None
+    click.echo(f"Token {name!r} ({scope}) created. Keep this secret; it is not shown again:")
+    click.echo(secret)
+
+
+@token_group.command("list")
+@with_appcontext
+def token_list() -> None:
+    """List tokens (names and scopes, never secrets)."""
+    tokens = get_store().tokens()
+    if not tokens:
+        click.echo("No tokens.")
+    for t in tokens:
+        state = f"revoked {t['revoked']}" if t["revoked"] else "active"
+        click.echo(f"{t['name']}\t{t['scope']}\tcreated {t['created']}\t{state}\tlast used {t['last_used'] or 'never'}")
+
+
+@token_group.command("revoke")
+@click.argument("name")
+@with_appcontext
+def token_revoke(name: str) -> None:
+    """Revoke a token by name."""
+    if not get_store().revoke_token(name):
+        raise click.ClickException(f"no active token named {name!r}")
+    click.echo(f"Token {name!r} revoked.")
+
+
+COMMANDS = [init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group]
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def register(app: Flask) -> None:
+    """The same commands under ``flask --app syndicate`` and the test CLI runner."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main() -> None:  # pragma: no cover - console script
+    try:
+        cli()
+    except StoreError as exc:
+        raise SystemExit(f"Error: {exc}") from None

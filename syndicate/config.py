@@ -1,0 +1,142 @@
+"""Settings: defaults, loading order and validation.
+
+Order (later wins): the defaults below, ``instance/config.py``, environment variables
+``SYNDICATE_<NAME>``, then the mapping given to ``create_app``. A bad setting stops start-up
+with a message that names it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULTS: dict[str, Any] = {
+    # Identity of the site; SITE_URL is the absolute base of every URL in feeds and sitemaps.
+    "SITE_URL": "http://127.0.0.1:8000",
+    "SITE_TITLE": "The Syndicate Times",
+    "SITE_DESCRIPTION": "World news, politics, economy, science and culture.",
+    "SITE_LANGUAGE": "en",
+    # Storage: a SQLite file; a relative path is taken relative to the instance folder.
+    "DATABASE": "syndicate.db",
+    # Listing sizes.
+    "PER_PAGE": 10,
+    "FEED_ITEMS": 20,
+    # Display time zone (storage is always UTC).
+    "TIMEZONE": "UTC",
+    # Time zone assumed for naive timestamps in imports; empty means "reject naive times".
+    "NAIVE_TIMEZONE": "",
+    # Feeds: "full" (HTML body) or "summary" by default; ?content= overrides per request.
+    "FEED_CONTENT": "full",
+    "FEED_TTL": 15,
+    "WEBSUB_HUB": "",
+    # Caching: flask-caching backend ("SimpleCache", "FileSystemCache", "RedisCache", "NullCache").
+    "CACHE_TYPE": "SimpleCache",
+    "CACHE_THRESHOLD": 2000,
+    "CACHE_DIR": "cache",
+    "CACHE_REDIS_URL": "",
+    "CACHE_DEFAULT_TIMEOUT": 3600,
+    "CACHE_MAX_AGE": 60,
+    "CACHE_STALE_WHILE_REVALIDATE": 300,
+    # Publishing API: largest accepted request body, in bytes.
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+}
+
+_INT_LIMITS = {
+    "PER_PAGE": (1, 200),
+    "FEED_ITEMS": (1, 500),
+    "FEED_TTL": (0, 10080),
+    "CACHE_THRESHOLD": (10, 10_000_000),
+    "CACHE_DEFAULT_TIMEOUT": (0, 10**8),
+    "CACHE_MAX_AGE": (0, 10**8),
+    "CACHE_STALE_WHILE_REVALIDATE": (0, 10**8),
+    "MAX_CONTENT_LENGTH": (1024, 10**9),
+}
+_CACHE_TYPES = {"SimpleCache", "FileSystemCache", "RedisCache", "NullCache"}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _coerce(name: str, raw: str) -> Any:
+    default = DEFAULTS.get(name)
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"SYNDICATE_{name} must be a whole number, got {raw!r}") from None
+    return raw
+
+
+def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings given as ``SYNDICATE_<NAME>`` environment variables."""
+    out = {}
+    for key, raw in environ.items():
+        if key.startswith("SYNDICATE_") and len(key) > len("SYNDICATE_"):
+            name = key[len("SYNDICATE_") :]
+            out[name] = _coerce(name, raw)
+    return out
+
+
+def load(app, config: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config`` in the documented order and validate it."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(from_environ(os.environ))
+    if config:
+        app.config.update(config)
+    validate(app.config, Path(app.instance_path))
+
+
+def validate(cfg: dict[str, Any], instance_path: Path) -> None:
+    """Check every setting we rely on; normalise paths and URLs in place."""
+    url = str(cfg.get("SITE_URL", "")).strip()
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"SITE_URL must be an absolute http(s) URL such as https://news.example.com, got {url!r}")
+    cfg["SITE_URL"] = url.rstrip("/")
+
+    for name in ("SITE_TITLE", "SITE_LANGUAGE"):
+        if not str(cfg.get(name, "")).strip():
+            raise ConfigError(f"{name} must not be empty")
+
+    for name, (low, high) in _INT_LIMITS.items():
+        value = cfg.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+
+    for name in ("TIMEZONE", "NAIVE_TIMEZONE"):
+        value = cfg.get(name) or ""
+        if name == "NAIVE_TIMEZONE" and not value:
+            continue
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{name} must be an IANA time zone such as Europe/London, got {value!r}") from None
+
+    if cfg.get("FEED_CONTENT") not in {"full", "summary"}:
+        raise ConfigError(f"FEED_CONTENT must be 'full' or 'summary', got {cfg.get('FEED_CONTENT')!r}")
+
+    hub = cfg.get("WEBSUB_HUB") or ""
+    if hub and urlsplit(hub).scheme not in {"http", "https"}:
+        raise ConfigError(f"WEBSUB_HUB must be an http(s) URL, got {hub!r}")
+
+    if cfg.get("CACHE_TYPE") not in _CACHE_TYPES:
+        raise ConfigError(f"CACHE_TYPE must be one of {sorted(_CACHE_TYPES)}, got {cfg.get('CACHE_TYPE')!r}")
+    if cfg["CACHE_TYPE"] == "RedisCache" and not cfg.get("CACHE_REDIS_URL"):
+        raise ConfigError("CACHE_REDIS_URL must be set when CACHE_TYPE is RedisCache")
+
+    database = str(cfg.get("DATABASE") or "")
+    if not database:
+        raise ConfigError("DATABASE must name a SQLite file")
+    if database != ":memory:":
+        path = Path(database)
+        cfg["DATABASE"] = str(path if path.is_absolute() else instance_path / path)
+    cache_dir = Path(str(cfg.get("CACHE_DIR") or "cache"))
+    cfg["CACHE_DIR"] = str(cache_dir if cache_dir.is_absolute() else instance_path / cache_dir)

@@ -1,0 +1,163 @@
+"""Everything done to text on its way in or out: XML-safe text, sanitised HTML, plain text,
+slugs, and absolute URLs.
+
+Every way in (API, import, demo) passes article fields through ``clean_text`` /
+``clean_html`` before the store sees them, so no stored article can break a page or a feed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+from lxml import html as lxml_html
+
+# XML 1.0 Char production: everything outside it (C0 controls other than tab/LF/CR, lone
+# surrogates, U+FFFE, U+FFFF) makes a feed unparseable for every reader.
+_XML_FORBIDDEN = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# C1 controls are legal XML but never meant in text; they come from mis-decoded cp1252.
+_C1_CONTROLS = re.compile("[\u0080-\u009f]")
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dfn", "div",
+    "dl", "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
+    "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "s", "samp", "small", "source",
+    "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr",
+    "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "hreflang"},
+    "abbr": {"title"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "img": {"src", "srcset", "sizes", "alt", "title", "width", "height", "loading"},
+    "source": {"srcset", "sizes", "media", "type"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+    "ol": {"start", "reversed"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+URL_ATTRIBUTES = (("a", "href"), ("img", "src"), ("blockquote", "cite"), ("q", "cite"))
+SRCSET_ATTRIBUTES = (("img", "srcset"), ("source", "srcset"))
+
+
+def xml_safe(text: str) -> str:
+    """Drop every character that XML 1.0 forbids (and C1 controls); normalise newlines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _XML_FORBIDDEN.sub("", text)
+    return _C1_CONTROLS.sub("", text)
+
+
+def clean_text(value: object, *, single_line: bool = True) -> str:
+    """A plain-text field (title, caption, name): XML-safe, NFC, whitespace folded."""
+    text = unicodedata.normalize("NFC", xml_safe(str(value or "")))
+    if single_line:
+        text = " ".join(text.split())
+    return text.strip()
+
+
+def clean_html(value: object) -> str:
+    """Article HTML through an allow-list: no scripts, handlers, styles or unsafe URLs.
+
+    nh3 (ammonia) parses like a browser, so broken markup comes back balanced.
+    """
+    raw = xml_safe(str(value or ""))
+    cleaned = nh3.clean(
+        raw,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    return xml_safe(cleaned).strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """The visible text of an HTML fragment (for search, summaries and plain-text feeds)."""
+    if not fragment or not fragment.strip():
+        return ""
+    try:
+        tree = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # lxml refuses some inputs outright; fall back to stripping tags
+        return clean_text(re.sub(r"<[^>]*>", " ", html.unescape(fragment)))
+    for br in tree.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    blocks = []
+    for el in tree.iter():
+        if el.tag in {"p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "pre"}:
+            el.tail = "\n\n" + (el.tail or "")
+    text = tree.text_content()
+    for block in re.split(r"\n\s*\n", text):
+        block = " ".join(block.split())
+        if block:
+            blocks.append(block)
+    return xml_safe("\n\n".join(blocks))
+
+
+def summarize(text: str, limit: int = 280) -> str:
+    """A summary of at most ``limit`` characters, cut at a word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-")
+    return cut + "…"
+
+
+def slugify(value: str, max_length: int = 80) -> str:
+    """A URL slug: lowercase ASCII letters, digits and hyphens (transliterating what it can)."""
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
+    return text[:max_length].rstrip("-")
+
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+def _absolute_srcset(value: str, base: str) -> str:
+    out = []
+    for candidate in value.split(","):
+        bits = candidate.strip().split()
+        if bits:
+            bits[0] = urljoin(base, bits[0])
+            out.append(" ".join(bits))
+    return ", ".join(out)
+
+
+def absolutize_html(fragment: str, base: str) -> str:
+    """Resolve every relative ``href``, ``src``, ``cite`` and ``srcset`` against ``base``.
+
+    Readers and e-mail digests show content outside our site, where relative URLs break.
+    """
+    if not fragment or ("=" not in fragment):
+        return fragment
+    tree = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    changed = False
+    for tag, attr in URL_ATTRIBUTES:
+        for el in tree.iter(tag):
+            value = el.get(attr)
+            if value is not None and not urlsplit(value).scheme:
+                el.set(attr, urljoin(base, value))
+                changed = True
+    for tag, attr in SRCSET_ATTRIBUTES:
+        for el in tree.iter(tag):
+            value = el.get(attr)
+            if value:
+                el.set(attr, _absolute_srcset(value, base))
+                changed = True
+    if not changed:
+        return fragment
+    inner = (tree.text and html.escape(tree.text, quote=False)) or ""
+    inner += "".join(lxml_html.tostring(child, encoding="unicode") for child in tree)
+    return inner
