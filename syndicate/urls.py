@@ -1,0 +1,54 @@
+"""URL shapes, in one place: paths of listings, permalinks and feeds, and absolute URLs.
+
+Feeds, sitemaps and metadata always use ``SITE_URL`` (never the request's Host header), so
+what partners store is stable behind any proxy.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from .models import Scope
+
+FEED_SUFFIX = {"rss": "feed/", "atom": "feed/atom/", "json": "feed/json/"}
+
+
+def absolute(path: str) -> str:
+    """``SITE_URL`` + ``path`` (path starts with '/')."""
+    return current_app.config["SITE_URL"] + path
+
+
+def scope_path(scope: Scope) -> str:
+    """The HTML listing of a scope: '/', '/category/economy/', '/2026/11/', '/search?q=...'."""
+    if scope.kind == "site":
+        return "/"
+    if scope.kind in ("category", "tag", "author"):
+        return f"/{scope.kind}/{scope.value}/"
+    if scope.kind in ("year", "month", "day"):
+        return "/" + scope.value.replace("-", "/") + "/"
+    if scope.kind == "search":
+        from urllib.parse import quote_plus
+
+        return f"/search?q={quote_plus(scope.value)}"
+    raise ValueError(scope.kind)
+
+
+def page_path(scope: Scope, number: int) -> str:
+    """Page ``number`` of a listing: WordPress style '/page/<n>/' after the scope's path."""
+    base = scope_path(scope)
+    if number <= 1:
+        return base
+    if scope.kind == "search":
+        return f"{base}&page={number}"
+    return f"{base}page/{number}/"
+
+
+def feed_path(scope: Scope, fmt: str = "rss") -> str:
+    """'/feed/', '/category/economy/feed/atom/', '/search/feed/?q=...'."""
+    if scope.kind == "site":
+        return "/" + FEED_SUFFIX[fmt]
+    if scope.kind == "search":
+        from urllib.parse import quote_plus
+
+        return "/search/" + FEED_SUFFIX[fmt] + f"?q={quote_plus(scope.value)}"
+    return scope_path(scope) + FEED_SUFFIX[fmt]
