@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from wsgiref.headers import Headers
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -111,15 +112,16 @@ class Processes:
         self.stop()
 
 
-def fetch(url: str, headers: dict[str, str] | None = None, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
-    """(status, headers, body) of a GET; 3xx and 4xx are returned, not raised."""
+def fetch(url: str, headers: dict[str, str] | None = None, timeout: float = 30.0) -> tuple[int, Headers, bytes]:
+    """(status, headers, body) of a GET; 3xx and 4xx are returned, not raised. The headers
+    keep their order and case and are looked up case-insensitively (``.get("ETag")``)."""
     request = urllib.request.Request(url, headers=headers or {})
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=timeout) as response:
-            return response.status, dict(response.headers.items()), response.read()
+            return response.status, Headers(list(response.headers.items())), response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers.items()), exc.read()
+        return exc.code, Headers(list(exc.headers.items())), exc.read()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

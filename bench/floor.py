@@ -1,0 +1,71 @@
+"""The floor: a bare WSGI app under the same waitress settings as ``syndicate serve``.
+
+It answers each path of a spec file with a fixed body of exactly the size of the real
+response, with the real response's headers, and answers an ``If-None-Match`` that matches the
+stored ETag with an empty ``304``. Whatever the real server does beyond this is the cost of
+Syndicate; http_bench.py prints every figure as a ratio to this floor.
+
+    python bench/floor.py --spec SPEC.json --port 8001 [--threads 8]
+
+SPEC.json maps a path to {"status": 200, "headers": [[name, value], ...], "size": N,
+"etag": "...", "headers_304": [[name, value], ...]}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+# Kept identical to ``syndicate serve`` (syndicate/cli.py) so that only the app differs.
+WAITRESS_IDENT = "Syndicate"
+# Set by waitress itself (or by the framing), never copied from the real response.
+HOP_HEADERS = {"date", "server", "content-length", "transfer-encoding", "connection", "keep-alive"}
+
+
+def clean_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers if k.lower() not in HOP_HEADERS]
+
+
+def make_app(spec: dict[str, dict]) -> Callable:
+    """A WSGI app serving ``spec``: everything is prepared here, so a request costs a dict
+    lookup and one header comparison."""
+    routes = {}
+    for path, entry in spec.items():
+        body = b"x" * entry["size"]
+        headers = clean_headers(tuple(h) for h in entry["headers"]) + [("Content-Length", str(len(body)))]
+        headers_304 = clean_headers(tuple(h) for h in entry.get("headers_304") or [])
+        routes[path] = (f"{entry.get('status', 200)} OK", headers, [body], entry.get("etag"), headers_304)
+    not_found = ("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")], [b"not found"])
+
+    def app(environ, start_response):
+        route = routes.get(environ["PATH_INFO"])
+        if route is None:
+            start_response(not_found[0], not_found[1])
+            return not_found[2]
+        status, headers, body, etag, headers_304 = route
+        if etag and environ.get("HTTP_IF_NONE_MATCH") == etag:
+            start_response("304 Not Modified", headers_304)
+            return []
+        start_response(status, headers)
+        return body
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    import waitress
+
+    parser = argparse.ArgumentParser(description="Serve fixed responses under waitress (the benchmark floor).")
+    parser.add_argument("--spec", type=Path, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args(argv)
+    app = make_app(json.loads(args.spec.read_text()))
+    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident=WAITRESS_IDENT)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""HTTP throughput and latency of the real server under waitress, against the floor.
+
+In one run: builds the 12,000-article demo archive if missing; starts ``syndicate serve``
+twice as subprocesses (cache on, and cache off with ``SYNDICATE_CACHE_TYPE=NullCache``) and
+the floor (bench/floor.py: a bare WSGI app under the same waitress settings returning a fixed
+body of the same size and headers, or an empty 304); then drives each with wrk on loopback for
+a cached feed, a cached front page, page 1107 and a 304 revalidation (``If-None-Match`` with
+the current ETag). Rounds are interleaved (real, uncached, floor, next target) so that noise
+on this shared machine hits all three alike; figures are medians over rounds.
+
+Targets (issue 5): a cached page or feed at >= 85 % of the floor's req/s; a 304 at >= 100 %.
+
+    /work/venv/bin/python bench/http_bench.py [--duration 5] [--rounds 3] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness  # noqa: E402
+
+TARGETS = [
+    # (name, path, conditional): conditional sends If-None-Match with the server's current ETag.
+    ("feed", "/feed/", False),
+    ("front page", "/", False),
+    ("page 1107", "/page/1107/", False),
+    ("304 feed", "/feed/", True),
+]
+CACHED_TARGET = 0.85  # of the floor's req/s, for 200s
+NOT_MODIFIED_TARGET = 1.00  # of the 304 floor's req/s
+
+
+@dataclass
+class Run:
+    """One wrk run."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    bytes_per_response: float
+    errors: str = ""
+
+
+@dataclass
+class Series:
+    """Every round of one (server, target) pair."""
+
+    runs: list[Run] = field(default_factory=list)
+    note: str = ""
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.runs) if self.runs else float("nan")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+_SIZES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def parse_wrk(output: str) -> Run:
+    """Requests/sec, p50 and p99 (from --latency) and bytes per response from wrk's report."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
+    number, unit = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", output).groups()
+    per_response = float(number) * _SIZES[unit] / rps if rps else 0.0
+    errors = []
+    if m := re.search(r"Socket errors: (.*)", output):
+        errors.append("socket errors: " + m.group(1))
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        errors.append(f"{m.group(1)} non-2xx/3xx")
+    return Run(rps, p50, p99, per_response, "; ".join(errors))
+
+
+def wrk(url: str, headers: dict[str, str], args: argparse.Namespace) -> Run:
+    command = [args.wrk, "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s"]
+    command += ["--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    return parse_wrk(result.stdout)
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    proc: subprocess.Popen
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_app(procs: harness.Processes, name: str, db: Path, threads: int, logs: Path, **settings: str) -> Server:
+    """The real thing: ``syndicate serve`` (waitress) as its own process."""
+    port = harness.free_port()
+    command = [harness.PYTHON, "-m", "syndicate", "--database", str(db), "serve", "--port", str(port)]
+    command += ["--threads", str(threads)]
+    env = harness.child_env(SITE_URL=f"http://127.0.0.1:{port}", **settings)
+    proc = procs.start(command, env=env, log=logs / f"{name.replace(' ', '-')}.log")
+    harness.wait_for_port(port, proc)
+    return Server(name, port, proc)
+
+
+def start_floor(procs: harness.Processes, spec: dict, threads: int, logs: Path) -> Server:
+    spec_file = logs / "floor-spec.json"
+    spec_file.write_text(json.dumps(spec))
+    port = harness.free_port()
+    command = [harness.PYTHON, str(Path(__file__).with_name("floor.py")), "--spec", str(spec_file)]
+    command += ["--port", str(port), "--threads", str(threads)]
+    proc = procs.start(command, env=harness.child_env(), log=logs / "floor.log")
+    harness.wait_for_port(port, proc)
+    return Server("floor", port, proc)
+
+
+def probe(server: Server, path: str, encoding: str, warm: int) -> dict | None:
+    """Warm ``path`` on ``server`` and describe its response (None unless it is a 200)."""
+    headers = {"Accept-Encoding": encoding} if encoding else {}
+    for _ in range(warm):
+        status, response_headers, body = harness.fetch(server.base + path, headers)
+    if status != 200:
+        return None
+    etag = response_headers.get("ETag")
+    headers_304 = None
+    if etag:
+        status_304, h304, body_304 = harness.fetch(server.base + path, {**headers, "If-None-Match": etag})
+        if status_304 == 304 and not body_304:
+            headers_304 = list(h304.items())
+    return {"headers": list(response_headers.items()), "size": len(body), "etag": etag, "headers_304": headers_304}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads (the `syndicate serve` default)")
+    parser.add_argument("--encoding", default="", help="Accept-Encoding to send, e.g. gzip (default: none)")
+    parser.add_argument("--database", type=Path, help="demo archive (default: bench/out/demo12k.db, built if missing)")
+    parser.add_argument("--json", type=Path, default=harness.OUT / "http_bench.json", help="where to save figures")
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    parser.add_argument(
+        "--target",
+        action="append",
+        metavar="NAME=PATH",
+        help="measure these instead of the default targets; a NAME starting with 304 sends If-None-Match",
+    )
+    args = parser.parse_args(argv)
+    targets = TARGETS
+    if args.target:
+        targets = [(n, p, n.startswith("304")) for n, p in (t.split("=", 1) for t in args.target)]
+
+    db = args.database or harness.demo_db()
+    logs = Path(tempfile.mkdtemp(prefix="http-bench-", dir=harness.OUT))
+    accept = {"Accept-Encoding": args.encoding} if args.encoding else {}
+    with harness.Processes() as procs:
+        cached = start_app(procs, "cached", db, args.threads, logs)
+        uncached = start_app(procs, "uncached", db, args.threads, logs, CACHE_TYPE="NullCache")
+
+        # What each target returns on the real server, after warming its cache.
+        spec, available, etags = {}, [], {}
+        for name, path, conditional in targets:
+            real = probe(cached, path, args.encoding, warm=3)
+            if real is None:
+                print(f"# skipped {name}: {path} does not answer 200 yet", file=sys.stderr)
+                continue
+            if conditional:
+                if not real["headers_304"]:
+                    print(f"# skipped {name}: {path} has no ETag or does not answer 304", file=sys.stderr)
+                    continue
+                etags[cached.name] = real["etag"]
+                other = probe(uncached, path, args.encoding, warm=1)
+                etags[uncached.name] = other["etag"] if other else None
+            spec[path] = real
+            available.append((name, path, conditional))
+        if not available:
+            print("nothing to measure: none of the target routes answers 200", file=sys.stderr)
+            return 1
+        floor = start_floor(procs, spec, args.threads, logs)
+
+        servers = [cached, uncached, floor]
+        series = {(s.name, t[0]): Series() for s in servers for t in available}
+        for name, _path, conditional in available:
+            if conditional:
+                series[(uncached.name, name)].note = "" if etags.get(uncached.name) else "no ETag"
+
+        for number in range(args.rounds):
+            print(f"# round {number + 1}/{args.rounds}", file=sys.stderr)
+            for name, path, conditional in available:
+                for server in servers:
+                    headers = dict(accept)
+                    if conditional:
+                        etag = etags.get(server.name, etags[cached.name])
+                        if etag is None:
+                            continue
+                        headers["If-None-Match"] = etag
+                    # Warm: a cache entry may have expired between rounds (max-age, page-key LRU).
+                    harness.fetch(server.base + path, headers)
+                    series[(server.name, name)].runs.append(wrk(server.base + path, headers, args))
+
+    report(args, db, available, series, spec)
+    shutil.rmtree(logs, ignore_errors=True)
+    return 0
+
+
+def report(args: argparse.Namespace, db: Path, available: list, series: dict, spec: dict) -> None:
+    print(f"# http_bench: {db.name}, wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s --latency,")
+    print(f"# {args.rounds} rounds (medians), waitress threads={args.threads}, ident=Syndicate,", end=" ")
+    print(f"Accept-Encoding: {args.encoding or '(none)'}")
+    print(f"# {harness.stamp()}, {harness.machine()}\n")
+    rows, verdicts, saved = [], [], []
+    for name, path, conditional in available:
+        floor = series[("floor", name)]
+        floor_rps, floor_p50, floor_p99 = floor.median("rps"), floor.median("p50_ms"), floor.median("p99_ms")
+        for server in ("cached", "uncached", "floor"):
+            s = series[(server, name)]
+            if not s.runs:
+                rows.append([name, server, "n/a", "", "", "", "", "", "", s.note])
+                continue
+            rps, p50, p99 = s.median("rps"), s.median("p50_ms"), s.median("p99_ms")
+            size = s.median("bytes_per_response")
+            errors = "; ".join(sorted({r.errors for r in s.runs if r.errors}))
+            rows.append([
+                name, server, f"{rps:,.0f}", f"{p50:.2f}", f"{p99:.2f}", f"{size:,.0f}",
+                f"{rps / floor_rps:.0%}", f"{p50 / floor_p50:.2f}", f"{p99 / floor_p99:.2f}", errors or s.note,
+            ])  # fmt: skip
+            saved.append({"target": name, "path": path, "server": server, "rps": rps, "p50_ms": p50, "p99_ms": p99,
+                          "bytes": size, "rps_vs_floor": rps / floor_rps, "errors": errors})  # fmt: skip
+            if server == "cached":
+                goal = NOT_MODIFIED_TARGET if conditional else CACHED_TARGET
+                met = "met" if rps / floor_rps >= goal else f"NOT met (short by {goal - rps / floor_rps:.0%} of floor)"
+                verdicts.append(f"- {name}: cached {rps / floor_rps:.0%} of floor, target >= {goal:.0%}: {met}")
+    headers = ["target", "server", "req/s", "p50 ms", "p99 ms", "bytes/resp (with headers)", "req/s vs floor", "p50 x floor",
+               "p99 x floor", "notes"]  # fmt: skip
+    print(harness.table(headers, rows))
+    print("\nTargets:")
+    print("\n".join(verdicts))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"when": harness.stamp(), "machine": harness.machine(), "results": saved}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    start = time.monotonic()
+    code = main()
+    print(f"\n# took {time.monotonic() - start:.0f} s", file=sys.stderr)
+    sys.exit(code)
