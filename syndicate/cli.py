@@ -217,8 +217,11 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def main() -> None:  # pragma: no cover - console script
+def main() -> None:
+    """Console script: operator mistakes (bad settings, a newer schema) end with one clear line."""
+    from .config import ConfigError
+
     try:
         cli()
-    except StoreError as exc:
+    except (ConfigError, StoreError) as exc:
         raise SystemExit(f"Error: {exc}") from None

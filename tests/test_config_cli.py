@@ -122,3 +122,15 @@ def test_tokens_are_created_listed_and_revoked(runner):
     assert "revoked" in runner.invoke(args=["token", "list"]).output
     missing = runner.invoke(args=["token", "revoke", "nobody"])
     assert missing.exit_code != 0 and "no active token" in missing.output
+
+
+def test_console_script_reports_a_bad_setting_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SYNDICATE_PER_PAGE": "0", "SYNDICATE_DATABASE": str(tmp_path / "x.db")}
+    proc = subprocess.run([sys.executable, "-m", "syndicate", "stats"], capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    assert "Error: PER_PAGE must be a whole number" in proc.stderr
+    assert "Traceback" not in proc.stderr
