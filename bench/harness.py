@@ -7,6 +7,7 @@ Benchmarks print figures; they never assert speed (tests assert behaviour, bench
 from __future__ import annotations
 
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from wsgiref.headers import Headers
 
@@ -171,3 +173,51 @@ def machine() -> str:
 
 def stamp() -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+# ----------------------------------------------------------------------------- wrk
+
+
+@dataclass
+class Run:
+    """One wrk run."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    bytes_per_response: float
+    errors: str = ""
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+_SIZES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def parse_wrk(output: str) -> Run:
+    """Requests/sec, p50 and p99 (from --latency) and bytes per response from wrk's report."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
+    number, unit = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", output).groups()
+    per_response = float(number) * _SIZES[unit] / rps if rps else 0.0
+    errors = []
+    if m := re.search(r"Socket errors: (.*)", output):
+        errors.append("socket errors: " + m.group(1))
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        errors.append(f"{m.group(1)} non-2xx/3xx")
+    return Run(rps, p50, p99, per_response, "; ".join(errors))
+
+
+def wrk(url: str, headers: dict[str, str], args) -> Run:
+    """One wrk run (args: wrk, wrk_threads, connections, duration) against ``url``."""
+    command = [args.wrk, "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s"]
+    command += ["--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    return parse_wrk(result.stdout)

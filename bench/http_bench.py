@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import statistics
 import subprocess
@@ -44,58 +43,14 @@ NOT_MODIFIED_TARGET = 1.00  # of the 304 floor's req/s
 
 
 @dataclass
-class Run:
-    """One wrk run."""
-
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    bytes_per_response: float
-    errors: str = ""
-
-
-@dataclass
 class Series:
     """Every round of one (server, target) pair."""
 
-    runs: list[Run] = field(default_factory=list)
+    runs: list[harness.Run] = field(default_factory=list)
     note: str = ""
 
     def median(self, attr: str) -> float:
         return statistics.median(getattr(r, attr) for r in self.runs) if self.runs else float("nan")
-
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
-_SIZES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def parse_wrk(output: str) -> Run:
-    """Requests/sec, p50 and p99 (from --latency) and bytes per response from wrk's report."""
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
-    number, unit = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", output).groups()
-    per_response = float(number) * _SIZES[unit] / rps if rps else 0.0
-    errors = []
-    if m := re.search(r"Socket errors: (.*)", output):
-        errors.append("socket errors: " + m.group(1))
-    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
-        errors.append(f"{m.group(1)} non-2xx/3xx")
-    return Run(rps, p50, p99, per_response, "; ".join(errors))
-
-
-def wrk(url: str, headers: dict[str, str], args: argparse.Namespace) -> Run:
-    command = [args.wrk, "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s"]
-    command += ["--latency", "--timeout", "10s"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
-    return parse_wrk(result.stdout)
 
 
 @dataclass
@@ -215,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                         headers["If-None-Match"] = etag
                     # Warm: a cache entry may have expired between rounds (max-age, page-key LRU).
                     harness.fetch(server.base + path, headers)
-                    series[(server.name, name)].runs.append(wrk(server.base + path, headers, args))
+                    series[(server.name, name)].runs.append(harness.wrk(server.base + path, headers, args))
 
     report(args, db, available, series, spec)
     shutil.rmtree(logs, ignore_errors=True)
@@ -249,8 +204,8 @@ def report(args: argparse.Namespace, db: Path, available: list, series: dict, sp
                 goal = NOT_MODIFIED_TARGET if conditional else CACHED_TARGET
                 met = "met" if rps / floor_rps >= goal else f"NOT met (short by {goal - rps / floor_rps:.0%} of floor)"
                 verdicts.append(f"- {name}: cached {rps / floor_rps:.0%} of floor, target >= {goal:.0%}: {met}")
-    headers = ["target", "server", "req/s", "p50 ms", "p99 ms", "bytes/resp (with headers)", "req/s vs floor", "p50 x floor",
-               "p99 x floor", "notes"]  # fmt: skip
+    headers = ["target", "server", "req/s", "p50 ms", "p99 ms", "bytes/resp (with headers)", "req/s vs floor",
+               "p50 x floor", "p99 x floor", "notes"]  # fmt: skip
     print(harness.table(headers, rows))
     print("\nTargets:")
     print("\n".join(verdicts))
