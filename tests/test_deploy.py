@@ -1,0 +1,102 @@
+"""The deployment beyond one machine (issue 5): several waitress processes on one SQLite file,
+one shared Redis cache, and a caching reverse proxy in front that honours our Cache-Control and
+validators. Everything runs for real on loopback: redis-server, ``syndicate serve`` processes,
+nginx (deploy/nginx.conf) or Varnish (deploy/varnish.vcl)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from deploy.stack import TEMPLATES, nginx_values, render, varnish_values
+from syndicate.store import Store
+from syndicate.validation import article_record
+
+from .conftest import require_tool
+
+MAX_AGE = 2  # seconds: CACHE_MAX_AGE for the processes, so the proxy's copies expire quickly
+MARGIN = 4  # seconds on top of max-age: a slow, shared 2-core machine
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode(errors="replace")
+
+
+def publish_directly(database: Path, title: str) -> None:
+    """Publish through the store, the way every process writes (validation, then one transaction)."""
+    store = Store(str(database))
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        record = article_record(
+            {
+                "title": title,
+                "body": f"<p>{title}: published through one process, seen through all of them.</p>",
+                "author": "Deploy Test",
+                "category": "World",
+                "published": (now - timedelta(seconds=1)).isoformat(),
+                "status": "published",
+            },
+            now=now,
+        )
+        store.save_article(record, actor="test_deploy")
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def demo_copy(demo_db, tmp_path) -> Path:
+    path = tmp_path / "shared.db"
+    shutil.copy(demo_db, path)
+    return path
+
+
+def isolated_redis(redis_url: str) -> str:
+    """The session's redis-server, on a database of its own (the cache tests use /0)."""
+    return redis_url.rsplit("/", 1)[0] + "/5"
+
+
+# ------------------------------------------------------------------------ configs are valid
+
+
+def test_nginx_config_renders_and_nginx_accepts_it(tmp_path):
+    nginx = require_tool("nginx")
+    values = nginx_values(
+        listen="127.0.0.1:8080", upstreams=["127.0.0.1:8001", "127.0.0.1:8002"], state_dir=tmp_path,
+        log_dir=tmp_path,
+    )  # fmt: skip
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(render(TEMPLATES["nginx"], values))
+    assert "@" not in conf.read_text().replace("$", "")
+    result = subprocess.run(
+        [nginx, "-t", "-c", str(conf), "-e", str(tmp_path / "e.log")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "server 127.0.0.1:8002" in conf.read_text()
+
+
+def test_varnish_vcl_renders_and_compiles(tmp_path):
+    varnishd = require_tool("varnishd")
+    vcl = tmp_path / "syndicate.vcl"
+    vcl.write_text(render(TEMPLATES["varnish"], varnish_values(upstreams=["127.0.0.1:8001", "127.0.0.1:8002"])))
+    result = subprocess.run(
+        [varnishd, "-C", "-j", "none", "-f", str(vcl), "-n", str(tmp_path / "v")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_render_refuses_a_missing_value(tmp_path):
+    with pytest.raises(KeyError, match="LISTEN"):
+        values = nginx_values(listen="x", upstreams=[], state_dir=tmp_path, log_dir=tmp_path)
+        del values["LISTEN"]
+        render(TEMPLATES["nginx"], values)
