@@ -99,7 +99,13 @@ def probe(server: Server, path: str, encoding: str, warm: int) -> dict | None:
         status_304, h304, body_304 = harness.fetch(server.base + path, {**headers, "If-None-Match": etag})
         if status_304 == 304 and not body_304:
             headers_304 = list(h304.items())
-    return {"headers": list(response_headers.items()), "size": len(body), "etag": etag, "headers_304": headers_304}
+    return {
+        "headers": list(response_headers.items()),
+        "size": len(body),
+        "etag": etag,
+        "headers_304": headers_304,
+        "x_cache": response_headers.get("X-Cache", ""),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         uncached = start_app(procs, "uncached", db, args.threads, logs, CACHE_TYPE="NullCache")
 
         # What each target returns on the real server, after warming its cache.
-        spec, available, etags = {}, [], {}
+        spec, available, etags, series_notes = {}, [], {}, {}
         for name, path, conditional in targets:
             real = probe(cached, path, args.encoding, warm=3)
             if real is None:
@@ -146,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                 other = probe(uncached, path, args.encoding, warm=1)
                 etags[uncached.name] = other["etag"] if other else None
             spec[path] = real
+            if not conditional:
+                series_notes[(cached.name, name)] = f"X-Cache: {real['x_cache'] or '(none)'}"
             available.append((name, path, conditional))
         if not available:
             print("nothing to measure: none of the target routes answers 200", file=sys.stderr)
@@ -154,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
         servers = [cached, uncached, floor]
         series = {(s.name, t[0]): Series() for s in servers for t in available}
+        for key, note in series_notes.items():
+            series[key].note = note
         for name, _path, conditional in available:
             if conditional:
                 series[(uncached.name, name)].note = "" if etags.get(uncached.name) else "no ETag"
@@ -194,9 +204,10 @@ def report(args: argparse.Namespace, db: Path, available: list, series: dict, sp
             rps, p50, p99 = s.median("rps"), s.median("p50_ms"), s.median("p99_ms")
             size = s.median("bytes_per_response")
             errors = "; ".join(sorted({r.errors for r in s.runs if r.errors}))
+            notes = "; ".join(x for x in (errors, s.note) if x)
             rows.append([
                 name, server, f"{rps:,.0f}", f"{p50:.2f}", f"{p99:.2f}", f"{size:,.0f}",
-                f"{rps / floor_rps:.0%}", f"{p50 / floor_p50:.2f}", f"{p99 / floor_p99:.2f}", errors or s.note,
+                f"{rps / floor_rps:.0%}", f"{p50 / floor_p50:.2f}", f"{p99 / floor_p99:.2f}", notes,
             ])  # fmt: skip
             saved.append({"target": name, "path": path, "server": server, "rps": rps, "p50_ms": p50, "p99_ms": p99,
                           "bytes": size, "rps_vs_floor": rps / floor_rps, "errors": errors})  # fmt: skip
