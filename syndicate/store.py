@@ -735,6 +735,17 @@ class Store:
         ).fetchone()
         return {"name": row[0], "scope": row[1], "token_hash": row[2]} if row else None
 
+    # ---- site
+    def sitemap_chunks(self, size: int) -> list[tuple[int, datetime]]:
+        """(number, newest updated) of each sitemap file of ``size`` articles, in the order of
+        ``sitemap_entries``: one scan, so the sitemap index never reads every URL."""
+        rows = self.conn.execute(
+            "SELECT n / :size + 1, max(updated) FROM (SELECT updated, row_number() OVER"
+            f" (ORDER BY published, id) - 1 AS n FROM articles WHERE {VISIBLE}) GROUP BY 1 ORDER BY 1",
+            {"now": self.now(), "size": size},
+        )
+        return [(number, from_db(updated)) for number, updated in rows]
+
 
 def token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
