@@ -27,6 +27,8 @@ def wants_json() -> bool:
 
 def error_response(error: HTTPException) -> Response:
     """The response for an HTTP error: JSON under /api/, the site's error page elsewhere."""
+    if error.response is not None:
+        return error.response  # abort(response): the caller built the answer itself
     code = error.code or 500
     # Keep the error's own headers (Allow on 405, Retry-After on 429).
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
