@@ -10,6 +10,33 @@ from .test_site import visible_articles
 
 pytestmark = pytest.mark.slow
 
+# Every element with its own text: WCAG 2 contrast ratio of its colour against the first
+# opaque background behind it; returns those under 4.5:1 (AA for body text).
+LOW_CONTRAST = """() => {
+  const lum = (css) => {
+    const [r, g, b] = css.match(/[0-9.]+/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor;
+      if (c && c !== "transparent" && !/rgba\\(.*, 0\\)$/.test(c)) return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const style = getComputedStyle(el);
+    const a = lum(style.color), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(`${el.tagName}.${el.className} ${style.color} on ${background(el)}: ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
 
 @pytest.fixture(scope="module")
 def browser():
@@ -43,5 +70,6 @@ def test_front_page_and_article_fit_a_phone(browser, demo_app, live_server):
         box = page.query_selector(".skip").bounding_box()
         assert box["y"] >= 0, "the focused skip link is on screen"
         assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+        assert page.evaluate(LOW_CONTRAST) == [], path
         assert dialogs == [], f"JS dialog fired on {path}: {dialogs}"
         page.close()
