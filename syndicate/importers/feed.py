@@ -31,6 +31,9 @@ import feedparser
 
 from .. import content
 from . import PROGRESS_MIN_ITEMS, Context, Entry, ImportFailed, Parsed, Source, derived_guid, slug_from_url
+from .wxr import autop
+
+_HTML = ("text/html", "application/xhtml+xml")
 
 
 def parse(src: Source, ctx: Context) -> Parsed:
@@ -75,6 +78,8 @@ def entry_record(entry: Any) -> dict[str, Any]:
     published = published or updated
     link = entry.get("link") or ""
     title = entry.get("title")
+    if title and (entry.get("title_detail") or {}).get("type") in _HTML:
+        title = content.html_to_text(title)  # Atom type="html" titles: the text, not the markup
     guid = entry.get("id") or link or derived_guid("feed", title or "", published.isoformat() if published else "")
 
     names: list[str] = []
@@ -86,14 +91,16 @@ def entry_record(entry: Any) -> dict[str, Any]:
     summary_html = entry.get("summary") or ""
     body = ""
     for part in entry.get("content") or []:
-        if part.get("type") in ("text/html", "application/xhtml+xml"):
+        if part.get("type") in _HTML:
             body = part.get("value") or ""
             break
-        if part.get("type") == "text/plain" and not body:
-            body = "".join(f"<p>{html.escape(p)}</p>" for p in (part.get("value") or "").split("\n\n") if p.strip())
+        if not body:
+            body = _paragraphs(part.get("value") or "")
     summary_text = content.html_to_text(summary_html) if summary_html else ""
     if not body:
-        body, summary_text = summary_html, ""
+        plain = (entry.get("summary_detail") or {}).get("type") not in _HTML
+        # An RSS description is HTML, often bare text: give it paragraphs like WordPress would.
+        body, summary_text = (_paragraphs(summary_html) if plain else autop(summary_html)), ""
 
     record: dict[str, Any] = {
         "guid": guid,
@@ -110,6 +117,11 @@ def entry_record(entry: Any) -> dict[str, Any]:
     }
     record.update(_image(entry))
     return record
+
+
+def _paragraphs(text: str) -> str:
+    """Plain text as HTML paragraphs (blank lines separate them)."""
+    return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
 
 
 def _image(entry: Any) -> dict[str, Any]:

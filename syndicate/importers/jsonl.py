@@ -2,7 +2,8 @@
 
 The file is read as bytes and each line decoded on its own, so one line of invalid UTF-8, a
 line that is not JSON, or a line that is not an object is one bad record, not a failed import.
-Blank lines are ignored. Records use the field names of ``validation.FIELDS``; ``url``/``link``
+Blank lines are ignored. Raw control characters inside strings are accepted (and stripped by
+validation) rather than rejected. Records use the field names of ``validation.FIELDS``; ``url``/``link``
 and ``id`` are read for identity (see the package docstring).
 """
 
@@ -27,6 +28,7 @@ def _entries(src: Source) -> Iterator[Entry]:
             where = f"line {number}"
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
+            raw = raw.rstrip(b"\r\n")
             if not raw.strip():
                 continue
             try:
@@ -35,9 +37,12 @@ def _entries(src: Source) -> Iterator[Entry]:
                 yield Entry(where, problem=f"invalid UTF-8 ({exc.reason} at byte {exc.start + 1})", done=done)
                 continue
             try:
-                data = json.loads(text)
+                # strict=False: a raw control character inside a string is read (and later stripped
+                # by validation) rather than failing the record; sloppy exporters write them.
+                data = json.loads(text, strict=False)
             except json.JSONDecodeError as exc:
-                yield Entry(where, problem=f"not valid JSON ({exc.msg} at column {exc.colno})", done=done)
+                reason = exc.msg.removesuffix(" at")
+                yield Entry(where, problem=f"not valid JSON ({reason}, column {exc.colno})", done=done)
                 continue
             except RecursionError:
                 yield Entry(where, problem="not valid JSON (nested too deeply)", done=done)

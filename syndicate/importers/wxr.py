@@ -16,8 +16,8 @@ Mapping of an ``<item>`` with ``wp:post_type`` = post to an article:
 - published: ``wp:post_date_gmt`` (UTC); an unsaved draft has ``0000-00-00 00:00:00`` there, and
   then ``wp:post_date`` (blog-local) is used with NAIVE_TIMEZONE, or the post is reported.
   updated: ``wp:post_modified_gmt`` when present.
-- category: the first ``<category domain="category">`` (the others become tags); tags:
-  ``<category domain="post_tag">``.
+- category: the first ``<category domain="category">`` (the others become tags; WordPress's
+  default "Uncategorized" is dropped: it is not a section); tags: ``<category domain="post_tag">``.
 - body: ``content:encoded`` with WordPress's automatic paragraphs applied (text separated by
   blank lines becomes ``<p>``; single newlines ``<br>``), ``[caption]`` shortcodes turned into
   ``<figure>``; summary: ``excerpt:encoded``.
@@ -187,8 +187,7 @@ def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments) -> d
         elif cat.get("domain") == "post_tag":
             tags.append(term)
     # WordPress files every post under "Uncategorized" unless told otherwise: not a real section.
-    real = [c for c in categories if c["slug"] != "uncategorized"]
-    categories = real or categories
+    categories = [c for c in categories if c["slug"] != "uncategorized"]
     tags = categories[1:] + tags
 
     login = _text(el, f"{{{DC_NS}}}creator")
@@ -235,11 +234,12 @@ _STARTS_WITH_BLOCK = re.compile(rf"^(?:<!--|</?{_BLOCK}\b)", re.IGNORECASE)
 _CAPTION = re.compile(r"\[caption[^\]]*\](.*?)\[/caption\]", re.IGNORECASE | re.DOTALL)
 _CAPTION_MEDIA = re.compile(r"^\s*((?:<a\b[^>]*>\s*)?<img\b[^>]*>(?:\s*</a>)?)(.*)$", re.IGNORECASE | re.DOTALL)
 _OTHER_SHORTCODES = re.compile(r"\[/?(?:gallery|embed|audio|video|playlist)\b[^\]]*\]", re.IGNORECASE)
+_BLOCK_COMMENT = re.compile(r"<!--\s*/?wp:.*?-->", re.DOTALL)  # Gutenberg block delimiters
 
 
 def shortcodes(text: str) -> str:
-    """``[caption]`` becomes a figure; gallery/embed/audio/video tags are dropped (their inner
-    text, such as an embedded URL, stays)."""
+    """``[caption]`` becomes a figure; gallery/embed/audio/video tags and Gutenberg block
+    comments are dropped (their inner text, such as an embedded URL, stays)."""
 
     def figure(match: re.Match) -> str:
         inner = match.group(1)
@@ -249,7 +249,7 @@ def shortcodes(text: str) -> str:
         media, caption = parts.group(1), parts.group(2).strip()
         return f"<figure>{media}<figcaption>{caption}</figcaption></figure>" if caption else f"<figure>{media}</figure>"
 
-    return _OTHER_SHORTCODES.sub("", _CAPTION.sub(figure, text))
+    return _BLOCK_COMMENT.sub("", _OTHER_SHORTCODES.sub("", _CAPTION.sub(figure, text)))
 
 
 def autop(text: str) -> str:
