@@ -163,7 +163,7 @@ def fetch(url: str, *, timeout: float = FETCH_TIMEOUT, max_bytes: int = FETCH_MA
     except (OSError, ValueError) as exc:  # connection reset mid-body, malformed URL...
         raise ImportFailed(f"cannot fetch {url}: {_reason(exc)}") from None
     if len(body) > max_bytes:
-        raise ImportFailed(f"cannot fetch {url}: larger than {max_bytes // (1024 * 1024)} MiB")
+        raise ImportFailed(f"cannot fetch {url}: larger than the limit of {max_bytes:,} bytes")
     return body
 
 

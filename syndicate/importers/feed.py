@@ -69,10 +69,11 @@ def _utc(value: time.struct_time | None) -> datetime | None:
 
 def entry_record(entry: Any) -> dict[str, Any]:
     """The article record for one feedparser entry; ValueError for an unreadable date."""
-    published = _utc(entry.get("published_parsed"))
-    updated = _utc(entry.get("updated_parsed"))
+    # dict.get: FeedParserDict.get would silently (and deprecatedly) map updated <-> published.
+    published = _utc(dict.get(entry, "published_parsed"))
+    updated = _utc(dict.get(entry, "updated_parsed"))
     for name, parsed_value in (("published", published), ("updated", updated)):
-        raw = entry.get(name)
+        raw = dict.get(entry, name)
         if raw and parsed_value is None:
             raise ValueError(f"{name}: not a date feedparser understands: {raw!r}")
     published = published or updated
