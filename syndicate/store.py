@@ -748,6 +748,63 @@ class Store:
         )
         return [(number, from_db(updated)) for number, updated in rows]
 
+    # ---- import
+    def import_articles(
+        self, records: Sequence[dict[str, Any]], *, actor: str = "", dry_run: bool = False
+    ) -> tuple[int, int, int]:
+        """Upsert a batch of validated records by guid, atomically: all of it or none.
+
+        A record identical to the stored article is left alone (no write, no generation bump),
+        so re-importing the same file changes nothing. With ``dry_run`` every write happens and
+        is then rolled back, so the counts are exact. Returns (created, updated, unchanged).
+        """
+        created = updated = unchanged = 0
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for record in records:
+                if self._import_unchanged(record):
+                    unchanged += 1
+                    continue
+                _, was_created = self._write_article(record, actor)
+                created += was_created
+                updated += not was_created
+            if created or updated:
+                self._bump_generation()
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("ROLLBACK" if dry_run else "COMMIT")
+        return created, updated, unchanged
+
+    def _import_unchanged(self, r: dict[str, Any]) -> bool:
+        """True when writing ``r`` would leave its stored article exactly as it is. Term names
+        are not compared: ``ensure_term`` never renames an existing term either."""
+        row = self.conn.execute(
+            "SELECT a.id, a.slug, a.title, a.summary, a.body, a.body_text, a.image_url, a.image_caption,"
+            " a.image_type, a.image_length, au.slug, c.slug, a.published, a.updated, a.status"
+            f" {self._ARTICLE_FROM} WHERE a.guid = ?",
+            (r["guid"],),
+        ).fetchone()
+        if row is None:
+            return False
+        wanted = (
+            r["title"], r["summary"], r["body"], r["body_text"], r["image_url"], r["image_caption"],
+            r["image_type"], r["image_length"], r["author"][0] if r.get("author") else None,
+            r["category"][0] if r.get("category") else None, to_db(r["published"]), to_db(r["updated"]),
+            r["status"],
+        )  # fmt: skip
+        if tuple(row[2:]) != wanted:
+            return False
+        tags = sorted(
+            slug
+            for (slug,) in self.conn.execute(
+                "SELECT t.slug FROM article_tags x JOIN tags t ON t.id = x.tag_id WHERE x.article_id = ?", (row[0],)
+            )
+        )
+        if tags != sorted(slug for slug, _ in r.get("tags") or []):
+            return False
+        return self._free_slug(r["slug"], row[0]) == row[1]
+
 
 def token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
