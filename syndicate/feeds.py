@@ -317,8 +317,10 @@ def _respond(doc: FeedDoc, fmt: str) -> Response:
             return _not_modified(etag, last_modified)
         since = _version_time(client, identity)
         if since is not None:
-            # RFC 3229 feed IM: only the entries newer than the client's version.
-            delta = FeedDoc(**{**doc.__dict__, "items": [i for i in doc.items if i.updated > since]})
+            # RFC 3229 feed IM: only the entries newer than the client's version. Times have whole
+            # seconds, so an entry from the very second of that version is sent again: a duplicate
+            # (readers merge by id) is harmless, a missed entry is not.
+            delta = FeedDoc(**{**doc.__dict__, "items": [i for i in doc.items if i.updated >= since]})
             response = Response(feedwriters.write(delta, fmt), status=226, content_type=feedwriters.CONTENT_TYPES[fmt])
             response.headers["IM"] = "feed"
             response.headers["Cache-Control"] = "no-store, im"  # a delta must never be served as the feed

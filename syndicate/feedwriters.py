@@ -156,6 +156,7 @@ class SynEntryExtension(BaseEntryExtension):
     def __init__(self) -> None:
         self.image: Image | None = None
         self.creator = ""
+        self.links: list[dict[str, str]] = []
 
     def _media(self, parent: etree._Element) -> None:
         if self.image is None:
@@ -174,6 +175,14 @@ class SynEntryExtension(BaseEntryExtension):
         return item
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
+        # feedgen 1.0.0 drops rel/type/length from entry links (it tests the new element instead
+        # of the link data), which turns an enclosure into a second rel=alternate link and makes
+        # the entry invalid (RFC 4287 4.1.1): write the entry links ourselves.
+        # (feedgen builds Atom with un-namespaced elements under a literal xmlns attribute.)
+        for old in entry.findall("link"):
+            entry.remove(old)
+        for data in self.links:
+            etree.SubElement(entry, "link", data)
         self._media(entry)
         return entry
 
@@ -213,7 +222,9 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
         fe = fg.add_entry(order="append")
         fe.id(s(item.id))
         fe.title(s(item.title) or "(untitled)")
-        fe.link(href=s(item.url), rel="alternate", type="text/html")
+        alternate = {"href": s(item.url), "rel": "alternate", "type": "text/html"}
+        fe.link(dict(alternate))
+        fe.syn.links = [alternate]
         if item.author_name:
             author = {"name": s(item.author_name)}
             if item.author_url:
@@ -237,7 +248,8 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
             link = {"href": image.url, "rel": "enclosure", "type": image.type}
             if image.length:  # Atom: omit an unknown length; RSS: feedgen writes "0" (allowed)
                 link["length"] = str(image.length)
-            fe.link(link)
+            fe.link(dict(link))
+            fe.syn.links.append(link)
             fe.syn.image = image
     return fg
 
@@ -319,7 +331,11 @@ def write_json(doc: FeedDoc) -> bytes:
             out["attachments"] = [attachment]
         items.append(out)
     feed["items"] = items
-    return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8")
+    text = json.dumps(feed, ensure_ascii=False, indent=1)
+    # <, > and & only occur inside JSON strings: escaping them keeps the document safe to embed
+    # in a <script> block by a careless consumer, at no cost to any JSON parser.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode("utf-8")
 
 
 WRITERS = {"rss": write_rss, "atom": write_atom, "json": write_json}
