@@ -128,8 +128,8 @@ def check_atom(body: bytes) -> list[str]:
         for name in ("updated", "published"):
             assert RFC3339.match(entry.findtext(f"atom:{name}", namespaces=NS))
         # RFC 4287 4.1.1: at most one rel=alternate per (type, hreflang); the schema cannot say so.
-        alternates = [(l.get("type"), l.get("hreflang")) for l in entry.findall("atom:link", NS)
-                      if l.get("rel", "alternate") == "alternate"]  # fmt: skip
+        alternates = [(x.get("type"), x.get("hreflang")) for x in entry.findall("atom:link", NS)
+                      if x.get("rel", "alternate") == "alternate"]  # fmt: skip
         assert len(alternates) == len(set(alternates)) == 1, alternates
         has_content = entry.find("atom:content", NS) is not None
         assert has_content or entry.find("atom:link[@rel='alternate']", NS) is not None
