@@ -194,9 +194,9 @@ def test_drafts_and_scheduled_never_appear(demo_app):
     for fmt in FORMATS:
         served.append(client.get(url("/", fmt)).data)
         # the scheduled ones would be the newest: check the first page of their category too
-        for article in scheduled:
-            served.append(client.get(f"/category/{article.category.slug}/{FORMATS[fmt]}").data)
-    for article in drafts[:5]:
+        for slug in {a.category.slug for a in scheduled}:
+            served.append(client.get(f"/category/{slug}/{FORMATS[fmt]}").data)
+    for article in drafts[:2]:
         for fmt in FORMATS:
             served.append(client.get(url("/search/", fmt, q=article.title)).data)
     blob = b"\n".join(served)
