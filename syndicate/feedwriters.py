@@ -205,7 +205,7 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
         fg.icon(s(doc.icon))
     if doc.logo:
         fg.logo(s(doc.logo))
-        fg.image(url=s(doc.logo), title=s(doc.title), link=s(doc.home_url))
+        fg.image(url=s(doc.logo), title=s(doc.title), link=s(doc.home_url), width="128", height="128")
     if doc.ttl:
         fg.ttl(doc.ttl)
     fg.link(href=s(doc.self_url), rel="self")

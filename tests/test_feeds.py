@@ -93,6 +93,7 @@ def test_feed_level_elements(read_client):
     assert rss.findtext("ttl") == "15"
     assert rss.findtext("generator") == "Syndicate"
     assert rss.findtext("image/url") == "https://news.example.com/static/feed-icon.png"
+    assert rss.findtext("image/width") == "128"  # RSS 2.0: at most 144, 88 when absent
     assert rss.find("atom:link[@rel='self']", NS).get("href") == "https://news.example.com/feed/"
     assert rss.find("atom:link[@rel='hub']", NS) is None, "no hub unless WEBSUB_HUB is set"
     atom = strict_xml(read_client.get("/feed/atom/").data)
@@ -339,3 +340,20 @@ def test_new_article_appears_first_and_scheduled_stays_out(demo_app):
     for fmt in FORMATS:
         body = client.get(url("/", fmt)).data
         assert visible.guid.encode() in body and hidden.guid.encode() not in body
+
+
+def test_empty_site_and_empty_term_give_valid_empty_feeds(app, client):
+    with app.app_context():
+        get_store().save_term("category", "quiet", "Quiet corner")
+    for base in ("/", "/category/quiet/"):
+        for fmt in FORMATS:
+            response = client.get(url(base, fmt))
+            assert check(fmt, response) == []
+            rel = links(fmt, response.data)
+            assert "prev-archive" not in rel and "next" not in rel
+        assert client.get(f"{base}feed/archive/1/").status_code == 404
+    opml = strict_xml(client.get("/feeds.opml").data)
+    assert [o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")] == [
+        "https://news.example.com/feed/",
+        "https://news.example.com/category/quiet/feed/",
+    ]
