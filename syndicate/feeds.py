@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from werkzeug.urls import iri_to_uri
 
 from . import feedwriters
 from .content import absolutize_html, xml_safe
@@ -111,7 +112,9 @@ def feed_item(article: Article, full: bool) -> FeedItem:
         categories.append(Category(tag.slug, tag.name, absolute(tag.path)))
     image = None
     if article.image_url:
-        image_url = urljoin(url, article.image_url)
+        # As a URI (spaces and non-ASCII percent-encoded): enclosure URLs go to podcast-style
+        # downloaders that do not speak IRIs.
+        image_url = iri_to_uri(urljoin(url, xml_safe(article.image_url)))
         image = Image(
             image_url,
             feedwriters.image_type(image_url, article.image_type),

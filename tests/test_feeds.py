@@ -357,3 +357,20 @@ def test_empty_site_and_empty_term_give_valid_empty_feeds(app, client):
         "https://news.example.com/feed/",
         "https://news.example.com/category/quiet/feed/",
     ]
+
+
+def test_enclosure_urls_are_uris(demo_app):
+    with demo_app.app_context():
+        store = get_store()
+        record = article_record(
+            {"title": "Pictures", "image_url": "https://img.example.com/Köln Dom.jpg", "image_caption": "Köln"},
+            now=store.clock(),
+        )
+        store.save_article(record)
+    client = demo_app.test_client()
+    item = strict_xml(client.get("/feed/").data).find("channel/item")
+    assert item.find("enclosure").get("url") == "https://img.example.com/K%C3%B6ln%20Dom.jpg"
+    assert item.find("enclosure").get("type") == "image/jpeg"  # guessed from the URL
+    assert item.find("enclosure").get("length") == "0"  # unknown: 0, as the RSS Best Practices allow
+    entry = strict_xml(client.get("/feed/atom/").data).find("atom:entry", NS)
+    assert entry.find("atom:link[@rel='enclosure']", NS).get("length") is None
