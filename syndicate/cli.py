@@ -103,18 +103,40 @@ def demo_command(count: int, seed: int, until: str | None) -> None:
     show_default=True,
     help="Input format (auto: from the file name and content).",
 )
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Articles written per transaction.",
+)
+@click.option("--dry-run", is_flag=True, help="Read and check everything, report, but write nothing.")
 @with_appcontext
-def import_command(source: str, fmt: str) -> None:
+def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> None:
     """Import articles from JSON Lines, CSV, an RSS/Atom feed (file or URL) or a WordPress export."""
     from .importers import run_import
 
     try:
-        summary = run_import(get_store(), source, fmt, config=current_app.config, echo=click.echo)
+        summary = run_import(
+            get_store(),
+            source,
+            fmt,
+            config=current_app.config,
+            echo=click.echo,
+            batch_size=batch_size,
+            dry_run=dry_run,
+        )
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Import finished: {summary.created} created, {summary.updated} updated, {summary.skipped} skipped.")
-    if summary.skipped:
-        sys.exit(1 if not (summary.created or summary.updated) else 0)
+    if summary.ignored:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.ignored.items()))
+        click.echo(f"Ignored items that are not posts: {kinds}.")
+    click.echo(
+        f"Import {'checked (dry run, nothing written)' if dry_run else 'finished'}: {summary.created} created,"
+        f" {summary.updated} updated, {summary.unchanged} unchanged, {summary.skipped} skipped."
+    )
+    if summary.skipped and not (summary.created or summary.updated or summary.unchanged):
+        sys.exit(1)
 
 
 @click.command("export")

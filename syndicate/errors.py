@@ -1,7 +1,61 @@
-"""Placeholder: filled in by its issue."""
+"""Error responses: friendly HTML pages in the site's look, JSON for the API.
 
-from flask import Flask
+Paths under ``/api/`` answer ``{"error": ..., "status": N}``; everything else gets the site's
+error page (with a link to the last page when a listing page is out of range). Unexpected
+exceptions are logged by Flask and shown as a plain 500 page that does not touch the database.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+TITLES = {
+    400: "Bad request",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    414: "Address too long",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+
+def wants_json() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def error_response(error: HTTPException) -> Response:
+    """The response for an HTTP error: JSON under /api/, the site's error page elsewhere."""
+    if error.response is not None:
+        return error.response  # abort(response): the caller built the answer itself
+    code = error.code or 500
+    # Keep the error's own headers (Allow on 405, Retry-After on 429).
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    if wants_json():
+        message = error.description if code != 500 else "Internal server error"
+        response = jsonify({"error": message, "status": code})
+    else:
+        if code >= 500:
+            # The database may be what failed: the page must render without it.
+            g.site_degraded = True
+        html = render_template(
+            "error.html",
+            code=code,
+            title=TITLES.get(code, error.name),
+            message=error.description if code < 500 else "We could not show this page. Please try again later.",
+            last_url=getattr(error, "last_url", None),
+            crumbs=[("Home", "/"), (TITLES.get(code, error.name), "")],
+            noindex=True,
+        )
+        response = Response(html, mimetype="text/html")
+    response.status_code = code
+    for key, value in headers:
+        response.headers[key] = value
+    return response
 
 
 def init_app(app: Flask) -> None:
-    pass
+    # Not registered on Exception: an unexpected exception reaches Flask, which logs it (and
+    # re-raises it in tests), then hands this handler an InternalServerError.
+    app.register_error_handler(HTTPException, error_response)

@@ -1,7 +1,444 @@
-"""Placeholder: filled in by its issue."""
+"""The HTML site: a blueprint of thin views over the store, WordPress-compatible URLs.
 
-from flask import Flask
+Every view is a pure function of its path (plus ``q`` and ``page`` for search) and of the
+database, so the cache layer can key on exactly those. Views ask the store, pick a template and
+set ``Last-Modified``; they never set ETag or Cache-Control (the cache layer does).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter
+
+from .content import clean_text
+from .db import get_store
+from .models import Article, Page, Scope
+from .urls import absolute, feed_path, page_path, scope_path
+
+bp = Blueprint("site", __name__)
+
+# A sitemap file holds at most 50,000 URLs (sitemaps.org protocol).
+SITEMAP_SIZE = 50_000
+# Search: a visitor's query is cut to this many characters, and deeper pages are refused.
+SEARCH_MAX_QUERY = 200
+SEARCH_MAX_PAGE = 100
+# Slugs are at most 80 characters when we make them; imports may bring longer ones.
+MAX_SLUG = 200
+MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+# A page number is 1 to 999,999,999, written without a sign or leading zeros; anything else
+# ("0", "-1", "abc", 20 digits) is a 404, never an int() of unbounded size.
+_PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+
+
+class PageNotFound(NotFound):
+    """A listing page that does not exist; the 404 page links to ``last_url`` when known."""
+
+    def __init__(self, last_url: str | None = None, description: str | None = None) -> None:
+        super().__init__(description or "There is no such page in this listing.")
+        self.last_url = last_url
+
+
+class _YearConverter(BaseConverter):
+    """Four digits: the year segment of date URLs (so '/page/' or '/search/' never match)."""
+
+    regex = r"[0-9]{4}"
+
+
+class _TwoDigitConverter(BaseConverter):
+    """Two digits: the month and day segments of date URLs."""
+
+    regex = r"[0-9]{2}"
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def long_date(moment: datetime) -> str:
+    """'March 5, 2026' in the configured time zone (independent of the process locale)."""
+    local = moment.astimezone(_zone())
+    return f"{MONTHS[local.month - 1]} {local.day}, {local.year}"
+
+
+def long_datetime(moment: datetime) -> str:
+    """'March 5, 2026, 14:05 CET' in the configured time zone."""
+    local = moment.astimezone(_zone())
+    return f"{long_date(moment)}, {local:%H:%M} {local.tzname()}"
+
+
+def iso(moment: datetime) -> str:
+    """A machine-readable UTC time for ``<time datetime>`` and metadata."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def today_line() -> str:
+    """'Wednesday, November 25, 2026': today in the configured time zone, for the header."""
+    now = datetime.now(UTC) if g.get("site_degraded") else get_store().clock()
+    local = now.astimezone(_zone())
+    return f"{WEEKDAYS[local.weekday()]}, {MONTHS[local.month - 1]} {local.day}, {local.year}"
+
+
+def nav_categories() -> list:
+    """The categories for the navigation; empty when the database cannot answer (500 page)."""
+    if g.get("site_degraded"):
+        return []
+    return get_store().terms("category")
+
+
+def json_ld(data: dict[str, Any]) -> Markup:
+    """JSON for a ``<script type="application/ld+json">`` block: '<', '>' and '&' escaped so no
+    string in the data can close the script element or open a comment."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
+
+
+def _page_number(raw: str) -> int | None:
+    return int(raw) if _PAGE_NUMBER.fullmatch(raw) else None
+
+
+def _newest(articles: list[Article]) -> datetime | None:
+    return max((a.updated for a in articles), default=None)
+
+
+def _last_modified(response: Response, newest: datetime | None) -> Response:
+    """Last-Modified = the newest ``updated`` shown, but never later than now (RFC 9110 8.8.2.1:
+    an update time in the future, say from a clock-skewed import, becomes the current time)."""
+    if newest is not None:
+        response.last_modified = min(newest, get_store().clock())
+    return response
+
+
+def _finish(html: str, newest: datetime | None) -> Response:
+    return _last_modified(Response(html, mimetype="text/html"), newest)
+
+
+def _feeds(scope: Scope, label: str) -> list[dict[str, str]]:
+    """``<link rel="alternate">`` entries for the feeds of ``scope``."""
+    title = current_app.config["SITE_TITLE"] + (f" — {label}" if label else "")
+    formats = (("rss", "RSS", "application/rss+xml"), ("atom", "Atom", "application/atom+xml"),
+               ("json", "JSON Feed", "application/feed+json"))  # fmt: skip
+    return [
+        {"type": mime, "name": name, "title": f"{title} ({name})", "href": feed_path(scope, fmt)}
+        for fmt, name, mime in formats
+    ]
+
+
+def _date_scope(year: str, month: str | None = None, day: str | None = None) -> tuple[Scope, list[tuple[str, str]]]:
+    """The scope of a date archive and its breadcrumb trail; 404 for impossible dates."""
+    try:
+        date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise PageNotFound(description="There is no such date.") from None  # 2026/02/30, year 0000
+    crumbs = [(year, f"/{year}/")]
+    if month is None:
+        return Scope("year", year), crumbs
+    crumbs.append((MONTHS[int(month) - 1], f"/{year}/{month}/"))
+    if day is None:
+        return Scope("month", f"{year}-{month}"), crumbs
+    crumbs.append((str(int(day)), f"/{year}/{month}/{day}/"))
+    return Scope("day", f"{year}-{month}-{day}"), crumbs
+
+
+# ------------------------------------------------------------------------------ listings
+
+
+def _listing(
+    scope: Scope,
+    raw_number: str | None,
+    *,
+    template: str,
+    heading: str,
+    crumbs: list[tuple[str, str]],
+    feeds: list[dict[str, str]],
+    empty_is_404: bool = False,
+    **extra: Any,
+) -> Response:
+    """One page of a listing: validate the page number, fetch, render."""
+    if raw_number is None:
+        number = 1
+    else:
+        number = _page_number(raw_number)
+        if number == 1:
+            return redirect(scope_path(scope), code=301)
+    per_page = current_app.config["PER_PAGE"]
+    store = get_store()
+    page: Page | None = store.page(scope, number, per_page) if number else None
+    if page is None or (empty_is_404 and not page.articles):
+        keys = store.page_keys(scope, per_page)
+        if keys is None or (empty_is_404 and not keys):
+            raise PageNotFound(description="There is nothing here.")
+        raise PageNotFound(last_url=page_path(scope, max(len(keys), 1)))
+    trail = list(crumbs)
+    if page.number > 1:
+        trail = [*crumbs[:-1], (crumbs[-1][0], scope_path(scope)), (f"Page {page.number}", "")]
+    else:
+        trail[-1] = (crumbs[-1][0], "")
+    html = render_template(
+        template,
+        page=page,
+        heading=heading,
+        crumbs=trail,
+        feeds=feeds,
+        canonical=absolute(page_path(scope, page.number)),
+        prev_url=page_path(scope, page.number - 1) if page.has_prev else None,
+        next_url=page_path(scope, page.number + 1) if page.has_next else None,
+        **extra,
+    )
+    return _finish(html, _newest(page.articles))
+
+
+@bp.get("/", defaults={"number": None})
+@bp.get("/page/<number>/")
+def front(number: str | None) -> Response:
+    scope = Scope("site")
+    title = current_app.config["SITE_TITLE"]
+    return _listing(
+        scope,
+        number,
+        template="front.html",
+        heading="Latest news",
+        crumbs=[("Home", "/"), ("Blog", "/")] if number else [("Home", "/")],
+        feeds=_feeds(scope, ""),
+        title=title,
+    )
+
+
+@bp.get("/<any(category, tag, author):kind>/<slug>/", defaults={"number": None})
+@bp.get("/<any(category, tag, author):kind>/<slug>/page/<number>/")
+def term(kind: str, slug: str, number: str | None) -> Response:
+    found = get_store().term(kind, slug) if len(slug) <= MAX_SLUG else None
+    if found is None:
+        raise PageNotFound(description=f"There is no such {kind}.")
+    scope = Scope(kind, slug, found)
+    heading = {"category": found.name, "tag": f"Tagged “{found.name}”", "author": f"Articles by {found.name}"}[kind]
+    return _listing(
+        scope,
+        number,
+        template="term.html",
+        heading=heading,
+        crumbs=[("Home", "/"), (found.name, scope_path(scope))],
+        feeds=_feeds(scope, found.name),
+        term=found,
+        section=slug if kind == "category" else None,
+    )
+
+
+@bp.get("/<d4:year>/", defaults={"number": None})
+@bp.get("/<d4:year>/page/<number>/")
+def year_archive(year: str, number: str | None) -> Response:
+    return _date_listing(number, year)
+
+
+@bp.get("/<d4:year>/<d2:month>/", defaults={"number": None})
+@bp.get("/<d4:year>/<d2:month>/page/<number>/")
+def month_archive(year: str, month: str, number: str | None) -> Response:
+    return _date_listing(number, year, month)
+
+
+@bp.get("/<d4:year>/<d2:month>/<d2:day>/", defaults={"number": None})
+@bp.get("/<d4:year>/<d2:month>/<d2:day>/page/<number>/")
+def day_archive(year: str, month: str, day: str, number: str | None) -> Response:
+    return _date_listing(number, year, month, day)
+
+
+def _date_listing(number: str | None, year: str, month: str | None = None, day: str | None = None) -> Response:
+    scope, crumbs = _date_scope(year, month, day)
+    if day:
+        heading = f"{MONTHS[int(month) - 1]} {int(day)}, {year}"
+    elif month:
+        heading = f"{MONTHS[int(month) - 1]} {year}"
+    else:
+        heading = year
+    # A date with no articles is not a page (WordPress answers 404 too): crawlers cannot
+    # wander through an endless calendar of empty archives.
+    return _listing(
+        scope,
+        number,
+        template="archive.html",
+        heading=f"Archive: {heading}",
+        crumbs=[("Home", "/"), *crumbs],
+        feeds=_feeds(Scope("site"), ""),
+        empty_is_404=True,
+    )
+
+
+# ------------------------------------------------------------------------------ articles
+
+
+@bp.get("/<d4:year>/<d2:month>/<d2:day>/<slug>/")
+def article(year: str, month: str, day: str, slug: str) -> Response:
+    store = get_store()
+    if len(slug) > MAX_SLUG:
+        raise NotFound("There is no such article.")
+    found = store.article(slug)
+    if found is None:
+        moved = store.redirected_slug(slug)
+        if moved is None:
+            raise NotFound("There is no such article. It may have been removed, or the address is mistyped.")
+        return redirect(moved.path, code=301)
+    if request.path != found.path:
+        # The date in the link is wrong (an old link, a time-zone slip): send readers to the permalink.
+        return redirect(found.path, code=301)
+    older, newer = store.adjacent(found)
+    related = store.related(found)
+    crumbs = [("Home", "/")]
+    if found.category:
+        crumbs.append((found.category.name, found.category.path))
+    crumbs.append((found.title, ""))
+    feeds = _feeds(Scope("site"), "")
+    if found.category:
+        feeds += _feeds(Scope("category", found.category.slug), found.category.name)
+    html = render_template(
+        "article.html",
+        article=found,
+        older=older,
+        newer=newer,
+        related=related,
+        crumbs=crumbs,
+        feeds=feeds,
+        canonical=absolute(found.path),
+        section=found.category.slug if found.category else None,
+        metadata=json_ld(_news_article(found)),
+    )
+    shown = [found, *related, *(a for a in (older, newer) if a)]
+    return _finish(html, _newest(shown))
+
+
+def _news_article(article: Article) -> dict[str, Any]:
+    """schema.org NewsArticle metadata for search engines."""
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title[:110],
+        "description": article.summary,
+        "datePublished": iso(article.published),
+        "dateModified": iso(article.updated),
+        "mainEntityOfPage": absolute(article.path),
+        "url": absolute(article.path),
+        "publisher": {"@type": "Organization", "name": current_app.config["SITE_TITLE"]},
+    }
+    if article.image_url:
+        data["image"] = [article.image_url]
+    if article.author:
+        data["author"] = [{"@type": "Person", "name": article.author.name, "url": absolute(article.author.path)}]
+    if article.category:
+        data["articleSection"] = article.category.name
+    if article.tags:
+        data["keywords"] = [t.name for t in article.tags]
+    return data
+
+
+# ------------------------------------------------------------------------------ search
+
+
+@bp.get("/search")
+def search() -> Response:
+    # Control characters and runs of spaces are dropped; the rest is text to the store's
+    # FTS quoting, so FTS syntax cannot reach SQLite as syntax.
+    query = clean_text(request.args.get("q", "")[: SEARCH_MAX_QUERY * 4])[:SEARCH_MAX_QUERY]
+    raw_number = request.args.get("page")
+    number = 1 if raw_number is None else _page_number(raw_number)
+    scope = Scope("search", query)
+    if number is None or number > SEARCH_MAX_PAGE:
+        raise PageNotFound(last_url=scope_path(scope) if query else None)
+    per_page = current_app.config["PER_PAGE"]
+    hits, total = get_store().search(query, number, per_page) if query else ([], 0)
+    page = Page(scope, number, per_page, min(total, per_page * SEARCH_MAX_PAGE), [h.article for h in hits])
+    if number > 1 and not hits:
+        raise PageNotFound(last_url=page_path(scope, page.last))
+    crumbs = [("Home", "/"), ("Search", scope_path(scope) if number > 1 else "")]
+    if number > 1:
+        crumbs.append((f"Page {number}", ""))
+    html = render_template(
+        "search.html",
+        query=query,
+        hits=hits,
+        total=total,
+        page=page,
+        crumbs=crumbs,
+        feeds=_feeds(Scope("site"), ""),
+        canonical=absolute(page_path(scope, number)),
+        prev_url=page_path(scope, number - 1) if hits and page.has_prev else None,
+        next_url=page_path(scope, number + 1) if hits and page.has_next else None,
+        noindex=True,
+    )
+    return _finish(html, _newest(page.articles))
+
+
+# ------------------------------------------------------------------------------ sitemaps and robots
+
+
+@bp.get("/sitemap.xml")
+def sitemap_index() -> Response:
+    chunks = get_store().sitemap_chunks(SITEMAP_SIZE)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
+    for number, newest in chunks:
+        loc = xml_escape(absolute(url_for("site.sitemap", number=str(number))))
+        lines.append(f"<sitemap><loc>{loc}</loc><lastmod>{iso(newest)}</lastmod></sitemap>")
+    lines.append("</sitemapindex>")
+    response = Response("\n".join(lines) + "\n", mimetype="application/xml")
+    return _last_modified(response, max((newest for _, newest in chunks), default=None))
+
+
+@bp.get("/sitemap-<number>.xml")
+def sitemap(number: str) -> Response:
+    n = _page_number(number)
+    entries = get_store().sitemap_entries(n, SITEMAP_SIZE) if n else []
+    if not entries:
+        raise NotFound("There is no such sitemap.")
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for published, slug, updated in entries:
+        path = f"/{published[:4]}/{published[5:7]}/{published[8:10]}/{slug}/"
+        lines.append(f"<url><loc>{xml_escape(absolute(path))}</loc><lastmod>{iso(updated)}</lastmod></url>")
+    lines.append("</urlset>")
+    response = Response("\n".join(lines) + "\n", mimetype="application/xml")
+    return _last_modified(response, max(updated for _, _, updated in entries))
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    text = (
+        "User-agent: *\n"
+        "Disallow: /search\n"
+        "Disallow: /api/\n"
+        f"Sitemap: {absolute('/sitemap.xml')}\n"
+    )  # fmt: skip
+    return Response(text, mimetype="text/plain")
+
+
+# ------------------------------------------------------------------------------ wiring
 
 
 def init_app(app: Flask) -> None:
-    pass
+    app.url_map.converters["d4"] = _YearConverter
+    app.url_map.converters["d2"] = _TwoDigitConverter
+    app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["long_datetime"] = long_datetime
+    app.jinja_env.filters["iso"] = iso
+    app.jinja_env.globals.update(
+        today_line=today_line,
+        nav_categories=nav_categories,
+        page_path=page_path,
+    )
+    app.register_blueprint(bp)
