@@ -69,7 +69,8 @@ def start_app(procs: harness.Processes, name: str, db: Path, threads: int, logs:
     port = harness.free_port()
     command = [harness.PYTHON, "-m", "syndicate", "--database", str(db), "serve", "--port", str(port)]
     command += ["--threads", str(threads)]
-    env = harness.child_env(SITE_URL=f"http://127.0.0.1:{port}", **settings)
+    # The same SITE_URL for every server, so cached and uncached bodies are byte for byte alike.
+    env = harness.child_env(SITE_URL="https://news.example.com", **settings)
     proc = procs.start(command, env=env, log=logs / f"{name.replace(' ', '-')}.log")
     harness.wait_for_port(port, proc)
     return Server(name, port, proc)
