@@ -124,3 +124,30 @@ def test_long_imports_show_a_progress_bar_on_stderr(app, runner, tmp_path):
     assert "1100 created" in result.stdout
     small = runner.invoke(args=["import", str(DATA / "articles.csv")])
     assert "Importing" not in small.stderr
+
+
+def test_store_import_articles_writes_only_what_changed(store):
+    from datetime import UTC, datetime
+
+    from syndicate.validation import article_record
+
+    now = datetime(2024, 1, 10, tzinfo=UTC)
+
+    def record(guid: str, **fields) -> dict:
+        data = {"guid": guid, "title": "Same slug", "slug": "same-slug", "published": "2024-01-01T10:00:00Z", **fields}
+        return article_record(data, now=now)
+
+    batch = [record("tag:a"), record("tag:b", tags=["One"])]
+    assert store.import_articles(batch) == (2, 0, 0)
+    assert store.article_by_guid("tag:b").slug == "same-slug-2"  # the slug was taken
+    generation = store.generation()
+    # Identical again (even the record whose slug had to move): nothing written.
+    assert store.import_articles([record("tag:a"), record("tag:b", tags=["One"])]) == (0, 0, 2)
+    assert store.generation() == generation
+    # Only a tag differs: that is a change.
+    assert store.import_articles([record("tag:b", tags=["One", "Two"])]) == (0, 1, 0)
+    assert [t.slug for t in store.article_by_guid("tag:b").tags] == ["one", "two"]
+    # A dry run counts exactly and keeps nothing.
+    assert store.import_articles([record("tag:c"), record("tag:a", title="New")], dry_run=True) == (1, 1, 0)
+    assert store.article_by_guid("tag:c") is None
+    assert store.article_by_guid("tag:a").title == "Same slug"
