@@ -119,7 +119,6 @@ class Context:
 
     echo: Echo
     naive_tz: tzinfo | None = None
-    warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
         self.echo(f"warning: {message}")
@@ -148,7 +147,7 @@ def fetch(url: str, *, timeout: float = FETCH_TIMEOUT, max_bytes: int = FETCH_MA
     request = urllib.request.Request(
         url,
         headers={
-            "User-Agent": "Syndicate-import/0.1 (+https://github.com/)",
+            "User-Agent": "Syndicate-import/0.1",
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8",
         },
     )
