@@ -104,7 +104,7 @@ def parse(src: Source, ctx: Context) -> Parsed:
             for _, el in _iterparse(stream, wp):
                 if el.tag == "item":
                     items += 1
-                    if el.findtext(f"{{{wp}}}post_type") == "attachment":
+                    if (el.findtext(f"{{{wp}}}post_type") or "").strip() == "attachment":
                         attachments[(el.findtext(f"{{{wp}}}post_id") or "").strip()] = {
                             "url": (el.findtext(f"{{{wp}}}attachment_url") or "").strip(),
                             "caption": el.findtext(f"{{{excerpt_ns}}}encoded") or "",
