@@ -105,9 +105,13 @@ _ENTRY_FORMAT = 1
 def init_app(app: Flask) -> None:
     """Build the flask-caching backend from the settings, register ``/healthz`` and the HTTP
     validators, and (unless caching is off) wrap ``app.wsgi_app`` in the fast path."""
-    app.config.setdefault("CACHE_NO_NULL_WARNING", True)
+    options: dict[str, Any] = {"CACHE_NO_NULL_WARNING": True}
+    if app.config["CACHE_TYPE"] == "RedisCache" and not app.config.get("CACHE_OPTIONS"):
+        # Without timeouts an unreachable Redis would hang every miss; with them it costs a
+        # second at most, and the site keeps rendering (backend errors are logged, not raised).
+        options["CACHE_OPTIONS"] = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
     cache = Cache()
-    cache.init_app(app)
+    cache.init_app(app, config=options)
     app.extensions["syndicate.cache"] = cache
     app.add_url_rule(HEALTHZ, "healthz", healthz)
     app.after_request(http_headers)
@@ -539,7 +543,7 @@ class ResponseCache:
             stamp = self.stamp()
         except sqlite3.Error as exc:  # the database is unusable: let Flask report it
             log.warning("response cache: cannot read the content version: %s", exc)
-            self.local.store = None
+            self.reset_thread_store()
             return self.app(environ, start_response)
         query_string = environ.get("QUERY_STRING", "")
         query = self.query(query_string) if query_string else ""
@@ -607,6 +611,15 @@ class ResponseCache:
             state.valid_until = valid_until
             state.data_version = data_version
         return state.stamp
+
+    def reset_thread_store(self) -> None:
+        """Drop this thread's connection (it is reopened on the next request)."""
+        store, self.local.store = self.local.store, None
+        if store is not None:
+            try:
+                store.close()
+            except sqlite3.Error:
+                pass
 
     # ---- a miss
     def fill(self, key: str, query: str, stamp: str, environ: dict[str, Any]) -> tuple[Entry | None, str, tuple]:

@@ -535,7 +535,7 @@ def test_null_cache_turns_the_fast_path_off(db_copy):
 
 def test_an_unusable_database_is_passed_to_flask_not_crashing_the_fast_path(cached_app, client, db_copy):
     assert client.get("/_t/listing/").status_code == 200
-    response_cache(cached_app).local.store = None
+    response_cache(cached_app).reset_thread_store()
     for suffix in ("", "-wal", "-shm"):
         path = db_copy.with_name(db_copy.name + suffix)
         if path.exists():
