@@ -513,7 +513,11 @@ class ResponseCache:
         }  # fmt: skip
         digest = hashlib.blake2b(json.dumps(identity, sort_keys=True).encode(), digest_size=8).hexdigest()
         self.prefix = f"syndicate:{_ENTRY_FORMAT}:{digest}:"
-        self.hot = _LRU(max(1, min(config["CACHE_THRESHOLD"], int(config.get("CACHE_HOT_ENTRIES", 500)))))
+        size = max(1, min(config["CACHE_THRESHOLD"], int(config.get("CACHE_HOT_ENTRIES", 500))))
+        # Searches get their own quarter: a flood of distinct queries (each a legitimate key)
+        # can then never push the front page or the feeds out of memory.
+        self.hot_searches = _LRU(max(1, size // 4))
+        self.hot = _LRU(max(1, size - size // 4))
         self.redis = backend._write_client if isinstance(backend, RedisCache) else None
         self.local = _Version()
         self._locks: dict[str, list] = {}
@@ -548,13 +552,14 @@ class ResponseCache:
         query_string = environ.get("QUERY_STRING", "")
         query = self.query(query_string) if query_string else ""
         key = environ.get("SCRIPT_NAME", "") + path + ("?" + query if query else "")
-        entry = self.hot.get(key)
+        hot = self.hot_searches if query.startswith("q=") or "&q=" in query else self.hot
+        entry = hot.get(key)
         outcome = "hit"
         if entry is None or entry.stamp != stamp:
             if "HTTP_A_IM" in environ:
                 # RFC 3229: only the feed view knows how to answer with a delta.
                 return self.app(environ, start_response)
-            entry, outcome, passthrough = self.fill(key, query, stamp, environ)
+            entry, outcome, passthrough = self.fill(hot, key, query, stamp, environ)
             if entry is None:
                 return self.passthrough(environ, start_response, *passthrough)
         if entry.not_modified(environ):
@@ -622,24 +627,26 @@ class ResponseCache:
                 pass
 
     # ---- a miss
-    def fill(self, key: str, query: str, stamp: str, environ: dict[str, Any]) -> tuple[Entry | None, str, tuple]:
+    def fill(
+        self, hot: _LRU, key: str, query: str, stamp: str, environ: dict[str, Any]
+    ) -> tuple[Entry | None, str, tuple]:
         """Find or render the entry for ``key`` at ``stamp``, once per key across threads (and
         processes, with Redis). Returns (entry, 'hit'|'miss', ()) or (None, '', response)."""
         lock = self._key_lock(key)
         held = lock[0].acquire(timeout=LOCK_WAIT)
         try:
-            entry = self.hot.get(key)
+            entry = hot.get(key)
             if entry is not None and entry.stamp == stamp:
                 return entry, "hit", ()
             stored = self._backend_get(key)
             if stored is not None:
                 if stored.stamp == stamp:
-                    self.hot.put(key, stored)
+                    hot.put(key, stored)
                     return stored, "hit", ()
                 entry = entry or stored
             redis_token = None
             if self.redis is not None:
-                found, redis_token = self._redis_wait(key, stamp)
+                found, redis_token = self._redis_wait(hot, key, stamp)
                 if found is not None:
                     return found, "hit", ()
             try:
@@ -650,7 +657,7 @@ class ResponseCache:
                     stamp, status, headers, body, default_cache_control=self.cache_control,
                     previous=entry, now=self.clock(),
                 )  # fmt: skip
-                self.hot.put(key, fresh)
+                hot.put(key, fresh)
                 self._backend_set(key, fresh)
                 return fresh, "miss", ()
             finally:
@@ -730,7 +737,7 @@ class ResponseCache:
         except Exception as exc:
             log.warning("response cache: backend write failed: %s", exc)
 
-    def _redis_wait(self, key: str, stamp: str) -> tuple[Entry | None, str | None]:
+    def _redis_wait(self, hot: _LRU, key: str, stamp: str) -> tuple[Entry | None, str | None]:
         """Take the Redis render lock for ``key``, or wait for whoever holds it to store the
         entry. Returns (entry found, None) or (None, our lock token, or None to render unlocked)."""
         lock_key = self._backend_key(key) + ":lock"
@@ -743,7 +750,7 @@ class ResponseCache:
                     entry = self._backend_get(key)
                     if entry is not None and entry.stamp == stamp:
                         self._redis_release(key, token)
-                        self.hot.put(key, entry)
+                        hot.put(key, entry)
                         return entry, None
                     return None, token
                 if time.monotonic() > deadline:
@@ -751,7 +758,7 @@ class ResponseCache:
                 time.sleep(REDIS_POLL)
                 entry = self._backend_get(key)
                 if entry is not None and entry.stamp == stamp:
-                    self.hot.put(key, entry)
+                    hot.put(key, entry)
                     return entry, None
         except Exception as exc:
             log.warning("response cache: redis lock failed: %s", exc)
@@ -768,4 +775,4 @@ class ResponseCache:
     # ---- for tests and operators
     def entries(self) -> int:
         """How many entries the in-process layer holds (bounded by CACHE_THRESHOLD)."""
-        return len(self.hot)
+        return len(self.hot) + len(self.hot_searches)

@@ -220,6 +220,17 @@ def test_a_cache_busting_flood_cannot_grow_the_cache_or_evict_the_front_page(cac
     assert response_cache(cached_app).entries() <= 10
 
 
+def test_a_flood_of_distinct_searches_cannot_evict_pages(cached_app, client):
+    client.get("/_t/listing/")
+    client.get("/_t/listing/?page=2")
+    for n in range(50):
+        assert client.get(f"/_t/listing/?q=word{n}").headers["X-Cache"] == "miss"
+    assert client.get("/_t/listing/").headers["X-Cache"] == "hit"
+    assert client.get("/_t/listing/?page=2").headers["X-Cache"] == "hit"
+    assert client.get("/_t/listing/?q=word49").headers["X-Cache"] == "hit"
+    assert response_cache(cached_app).entries() <= 10
+
+
 def test_key_parameters_make_separate_entries_whatever_their_order(cached_app, client):
     a = client.get("/_t/listing/?page=2&q=rates&content=summary")
     b = client.get("/_t/listing/?content=summary&q=rates&page=2")
