@@ -68,7 +68,8 @@ def test_api_paths_get_no_shared_caching_headers(uncached):
         return {"ok": True}
 
     response = uncached.test_client().get("/api/v1/_t")
-    assert "X-Cache" not in response.headers and "Cache-Control" not in response.headers
+    assert "X-Cache" not in response.headers
+    assert "public" not in response.headers.get("Cache-Control", "")
 
 
 def test_static_files_are_long_lived_and_conditional(uncached):
