@@ -700,6 +700,8 @@ class ResponseCache:
         self, environ: dict[str, Any], start_response: Callable, status: str, headers: list, body: bytes
     ) -> Iterable[bytes]:
         """Send a rendered response that is not stored, as the original request asked for it."""
+        headers = [(k, v) for k, v in headers if k.lower() != "x-cache"]
+        headers.append(("X-Cache", "bypass"))  # tells operators this URL is never stored
         if status.startswith("200"):
             etag = next((v for k, v in headers if k.lower() == "etag"), None)
             last_modified = next((v for k, v in headers if k.lower() == "last-modified"), "")

@@ -264,14 +264,19 @@ def test_non_200_and_uncacheable_responses_pass_through_uncached(cached_app, cli
         response = client.get(f"/_t/nothing-here-{n}/")
         assert response.status_code == 404
         assert response.headers["Cache-Control"] == "public, max-age=60"
+        assert response.headers["X-Cache"] == "bypass"
     assert client.get("/_t/listing/?page=999").status_code == 404
     assert client.get("/_t/listing/?page=999").status_code == 404
     assert cached_app.renders["listing"] == 2
     for path, name in (("/_t/cookie/", "cookie"), ("/_t/style.css", "css"), ("/_t/private/", "private")):
-        first, second = client.get(path), client.get(path)
+        fresh = cached_app.test_client(use_cookies=False)  # no Cookie header: the fast path decides
+        first, second = fresh.get(path), fresh.get(path)
         assert second.status_code == 200 and second.data == first.data
         assert second.headers["X-Cache"] == "bypass"
         assert cached_app.renders[name] == 2
+        etag = second.headers["ETag"]  # still conditional, and HEAD still has no body
+        assert fresh.get(path, headers={"If-None-Match": etag}).status_code == 304
+        assert fresh.head(path).data == b""
     assert client.get("/_t/cookie/").headers["Cache-Control"] == "private, no-cache"
     assert response_cache(cached_app).entries() == 0
 
