@@ -605,8 +605,10 @@ class ResponseCache:
         data_version = store.data_version()
         now = self.clock()
         if data_version != state.data_version or now >= state.valid_until:
-            version = store.content_version()
+            # Next due time first: an article falling due between the two reads is then already
+            # in the version, instead of being skipped until the following one is due.
             due = store.next_scheduled()
+            version = store.content_version()
             today = datetime.fromtimestamp(now, self.timezone).date()
             midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), self.timezone).timestamp()
             valid_until = max(midnight, now + 1)
