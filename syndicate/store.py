@@ -812,6 +812,18 @@ class Store:
             return False
         return self._free_slug(r["slug"], row[0]) == row[1]
 
+    # ---- cache
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes whenever another connection (in any process)
+        commits. A few µs, so the response cache can check it on every request and only re-read
+        ``content_version`` when something was written."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def healthcheck(self) -> bool:
+        """True when the database answers a trivial query and has the current schema."""
+        self.conn.execute("SELECT count(*) FROM meta").fetchone()
+        return self.schema_version == SCHEMA_VERSION
+
 
 def token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
