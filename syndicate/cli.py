@@ -90,6 +90,7 @@ def demo_command(count: int, seed: int, until: str | None) -> None:
             c, u = store.save_articles(batch, actor="demo")
             created, updated = created + c, updated + u
             bar.update(len(batch))
+    store.optimize()
     click.echo(f"Demo archive ready: {created} created, {updated} updated (seed {seed}, until {until_dt:%Y-%m-%d}).")
 
 
@@ -128,6 +129,8 @@ def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> Non
         )
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if summary.created + summary.updated > 500 and not dry_run:
+        get_store().optimize()
     if summary.ignored:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.ignored.items()))
         click.echo(f"Ignored items that are not posts: {kinds}.")

@@ -50,6 +50,8 @@ SRCSET_ATTRIBUTES = (("img", "srcset"), ("source", "srcset"))
 def xml_safe(text: str) -> str:
     """Drop every character that XML 1.0 forbids (and C1 controls); normalise newlines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Vertical tab and form feed separate words; keep them apart when dropping them.
+    text = text.replace("\x0b", " ").replace("\x0c", " ")
     text = _XML_FORBIDDEN.sub("", text)
     return _C1_CONTROLS.sub("", text)
 

@@ -141,7 +141,7 @@ def write_images(folder: Path) -> dict[str, int]:
 def articles(count: int, seed: int, until: datetime, site_url: str) -> Iterator[dict[str, Any]]:
     """``count`` article inputs, oldest first, the newest published just before ``until``.
 
-    About 1% are drafts, the last 0.5% (at least 3) are scheduled up to two weeks after ``until``; a fifth were
+    About 1% are drafts, the last 0.5% (at least 3) are scheduled one to fourteen days after ``until``; a fifth were
     updated after publication.
     """
     rng = random.Random(seed)
@@ -161,12 +161,14 @@ def articles(count: int, seed: int, until: datetime, site_url: str) -> Iterator[
         status = "published"
         roll = rng.random()
         if i >= count - scheduled:
-            published = until + timedelta(hours=rng.randint(1, 24 * 14))  # scheduled
+            # Scheduled from the day after ``until``: still in the future on the day it is generated.
+            published = until + timedelta(days=1, hours=rng.randint(0, 24 * 13))
         elif roll < 0.01:
             status = "draft"
         updated = published
         if rng.random() < 0.2:
-            updated = published + timedelta(minutes=rng.randint(5, 60 * 48))
+            # Corrections come later, but never after "today" for articles already out.
+            updated = min(published + timedelta(minutes=rng.randint(5, 60 * 48)), max(until, published))
         image = f"lead-{rng.randrange(len(IMAGE_COLOURS))}.svg"
         slug = slugify(" ".join(title.split()[:9]))
         if slug in seen_slugs:

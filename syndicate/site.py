@@ -184,7 +184,7 @@ def _listing(
     if page is None or (empty_is_404 and not page.articles):
         keys = store.page_keys(scope, per_page)
         if keys is None or (empty_is_404 and not keys):
-            raise PageNotFound(description="There is nothing here.")
+            raise PageNotFound(description="Nothing was published here.")
         raise PageNotFound(last_url=page_path(scope, max(len(keys), 1)))
     trail = list(crumbs)
     if page.number > 1:
@@ -209,7 +209,6 @@ def _listing(
 @bp.get("/page/<number>/")
 def front(number: str | None) -> Response:
     scope = Scope("site")
-    title = current_app.config["SITE_TITLE"]
     return _listing(
         scope,
         number,
@@ -217,7 +216,6 @@ def front(number: str | None) -> Response:
         heading="Latest news",
         crumbs=[("Home", "/"), ("Blog", "/")] if number else [("Home", "/")],
         feeds=_feeds(scope, ""),
-        title=title,
     )
 
 

@@ -669,6 +669,13 @@ class Store:
             self._bump_generation()
         return self.article_by_id(row[0])
 
+    def optimize(self) -> None:
+        """After a bulk write: merge the search index's segments (one search word otherwise costs
+        thousands of index lookups on a fresh 12k archive) and refresh the planner's statistics."""
+        with self.transaction():
+            self.conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+        self.conn.execute("PRAGMA optimize")
+
     # ---- export and stats
     def export_rows(self) -> Iterator[Article]:
         """Every article, oldest id first, in chunks (for export)."""
@@ -804,6 +811,18 @@ class Store:
         if tags != sorted(slug for slug, _ in r.get("tags") or []):
             return False
         return self._free_slug(r["slug"], row[0]) == row[1]
+
+    # ---- cache
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes whenever another connection (in any process)
+        commits. A few µs, so the response cache can check it on every request and only re-read
+        ``content_version`` when something was written."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def healthcheck(self) -> bool:
+        """True when the database answers a trivial query and has the current schema."""
+        self.conn.execute("SELECT count(*) FROM meta").fetchone()
+        return self.schema_version == SCHEMA_VERSION
 
 
 def token_hash(secret: str) -> str:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from syndicate.db import get_store
-from syndicate.importers import Source, detect
+from syndicate.importers import Source, detect, run_import
+from syndicate.validation import FIELDS
 
 DATA = Path(__file__).parent / "data"
 
@@ -124,3 +128,52 @@ def test_long_imports_show_a_progress_bar_on_stderr(app, runner, tmp_path):
     assert "1100 created" in result.stdout
     small = runner.invoke(args=["import", str(DATA / "articles.csv")])
     assert "Importing" not in small.stderr
+
+
+def test_store_import_articles_writes_only_what_changed(store):
+    from datetime import UTC, datetime
+
+    from syndicate.validation import article_record
+
+    now = datetime(2024, 1, 10, tzinfo=UTC)
+
+    def record(guid: str, **fields) -> dict:
+        data = {"guid": guid, "title": "Same slug", "slug": "same-slug", "published": "2024-01-01T10:00:00Z", **fields}
+        return article_record(data, now=now)
+
+    batch = [record("tag:a"), record("tag:b", tags=["One"])]
+    assert store.import_articles(batch) == (2, 0, 0)
+    assert store.article_by_guid("tag:b").slug == "same-slug-2"  # the slug was taken
+    generation = store.generation()
+    # Identical again (even the record whose slug had to move): nothing written.
+    assert store.import_articles([record("tag:a"), record("tag:b", tags=["One"])]) == (0, 0, 2)
+    assert store.generation() == generation
+    # Only a tag differs: that is a change.
+    assert store.import_articles([record("tag:b", tags=["One", "Two"])]) == (0, 1, 0)
+    assert [t.slug for t in store.article_by_guid("tag:b").tags] == ["one", "two"]
+    # A dry run counts exactly and keeps nothing.
+    assert store.import_articles([record("tag:c"), record("tag:a", title="New")], dry_run=True) == (1, 1, 0)
+    assert store.article_by_guid("tag:c") is None
+    assert store.article_by_guid("tag:a").title == "Same slug"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["slug", "name", "x"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+field_names = st.sampled_from(sorted(FIELDS | {"url", "link", "id", "extra"}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.dictionaries(field_names, json_values, max_size=8), min_size=1, max_size=6))
+def test_any_json_object_is_imported_or_reported_never_a_crash(app, tmp_path, records):
+    source = tmp_path / "fuzz.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    lines: list[str] = []
+    with app.app_context():
+        summary = run_import(get_store(), str(source), config=app.config, echo=lines.append, progress=False)
+    assert summary.created + summary.updated + summary.unchanged + summary.skipped == len(records)
+    assert len([line for line in lines if ": skipped: " in line]) == summary.skipped

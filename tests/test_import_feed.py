@@ -95,6 +95,8 @@ def test_import_from_a_url(app, runner, http_server):
     # A URL is a feed unless its content is a WordPress export.
     wxr = runner.invoke(args=["import", f"{http_server}/wordpress.xml"])
     assert "5 created" in wxr.output and "Ignored items that are not posts" in wxr.output
+    jsonl = runner.invoke(args=["import", f"{http_server}/broken.jsonl"])  # named .jsonl: JSON Lines
+    assert "line 3: skipped: title: is required" in jsonl.output and "5 created" in jsonl.output
 
 
 def test_a_missing_url_is_a_clear_error(app, runner, http_server):

@@ -56,6 +56,7 @@ def test_wordpress_export_imports_the_posts(app, runner):
 
     cafe = posts["https://gazette.example.org/?p=102"]
     assert cafe.slug == "cafe-culture-returns"  # percent-encoded post_name, transliterated
+    assert cafe.title == "Café culture returns to the old quay & its market"  # WordPress titles are HTML
     assert cafe.category is None  # "Uncategorized" is WordPress's default, not a section
     assert cafe.author.name == "Inès Moreau"
     assert "<!--" not in cafe.body and cafe.body.startswith("<p>Three cafés")

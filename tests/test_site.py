@@ -585,3 +585,15 @@ def test_any_path_answers_without_a_server_error(demo_client, segments):
     path = "/" + "/".join(quote(s, safe="") for s in segments) + "/"
     for prefix in ("", "/category", "/2026/01", "/page"):
         assert demo_client.get(prefix + path).status_code < 500, prefix + path
+
+
+def test_500_page_renders_when_the_database_is_unreachable(demo_db, tmp_path):
+    from .conftest import make_app
+
+    app = make_app(demo_db, PROPAGATE_EXCEPTIONS=False)
+    app.config["DATABASE"] = str(tmp_path)  # a folder: SQLite cannot open it
+    response = app.test_client().get("/")
+    assert response.status_code == 500
+    doc = lxml.html.fromstring(response.get_data(as_text=True))
+    assert text(doc.xpath("//h1")[0]) == "Something went wrong"
+    assert text(doc.cssselect(".brand")[0]) == app.config["SITE_TITLE"]

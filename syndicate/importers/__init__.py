@@ -22,6 +22,7 @@ as ``unchanged`` and not written (``Store.import_articles``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import sqlite3
@@ -118,7 +119,6 @@ class Context:
 
     echo: Echo
     naive_tz: tzinfo | None = None
-    warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
         self.echo(f"warning: {message}")
@@ -147,7 +147,7 @@ def fetch(url: str, *, timeout: float = FETCH_TIMEOUT, max_bytes: int = FETCH_MA
     request = urllib.request.Request(
         url,
         headers={
-            "User-Agent": "Syndicate-import/0.1 (+https://github.com/)",
+            "User-Agent": "Syndicate-import/0.1",
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8",
         },
     )
@@ -183,9 +183,10 @@ def detect(src: Source, fmt: str = "auto") -> str:
         return fmt
     head = src.head()
     is_wxr = bool(WXR_NAMESPACE.search(head))
-    if src.is_url:
+    ext = (src.path.suffix if src.path is not None else Path(urlsplit(src.name).path).suffix).lower()
+    # A URL is a feed (or a WordPress export), unless its name says JSON Lines or CSV.
+    if src.is_url and ext not in (".jsonl", ".ndjson", ".csv"):
         return "wxr" if is_wxr else "feed"
-    ext = src.path.suffix.lower() if src.path else ""
     if ext in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     if ext in (".csv", ".tsv"):
@@ -299,9 +300,13 @@ def run_import(
         span.clear()
 
     show_bar = progress and parsed.long
-    bar = click.progressbar(length=parsed.length, label="Importing", file=sys.stderr) if show_bar else None
+    bar_context = (
+        click.progressbar(length=parsed.length, label="Importing", file=sys.stderr)
+        if show_bar
+        else contextlib.nullcontext()
+    )
     done = 0
-    try:
+    with bar_context as bar:
         for entry in parsed.entries:
             if bar is not None and entry.done > done:
                 bar.update(entry.done - done)
@@ -338,9 +343,6 @@ def run_import(
             if len(batch) >= batch_size:
                 flush()
         flush()
-    finally:
-        if bar is not None:
-            bar.render_finish()
     summary.ignored = dict(parsed.ignored)
     return summary
 

@@ -104,7 +104,7 @@ def parse(src: Source, ctx: Context) -> Parsed:
             for _, el in _iterparse(stream, wp):
                 if el.tag == "item":
                     items += 1
-                    if el.findtext(f"{{{wp}}}post_type") == "attachment":
+                    if (el.findtext(f"{{{wp}}}post_type") or "").strip() == "attachment":
                         attachments[(el.findtext(f"{{{wp}}}post_id") or "").strip()] = {
                             "url": (el.findtext(f"{{{wp}}}attachment_url") or "").strip(),
                             "caption": el.findtext(f"{{{excerpt_ns}}}encoded") or "",
@@ -197,7 +197,8 @@ def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments) -> d
     record: dict[str, Any] = {
         "guid": _text(el, "guid") or derived_guid("wxr", link or post_id),
         "slug": slug,
-        "title": el.findtext("title") or "",
+        # WordPress titles are HTML (entities such as &amp; or &#8217;, sometimes <em>): keep the text.
+        "title": content.html_to_text(el.findtext("title") or ""),
         "summary": content.html_to_text(el.findtext(f"{{{excerpt_ns}}}encoded") or ""),
         "body": autop(shortcodes(el.findtext(f"{{{CONTENT_NS}}}encoded") or "")),
         "author": authors.get(login, login) or None,

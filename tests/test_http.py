@@ -1,0 +1,104 @@
+"""HTTP without the fast path (caching off, or requests the shared cache must not answer):
+validators, conditional requests and HEAD still work; /healthz; static files' Cache-Control."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import make_app
+from tests.test_cache import add_routes
+
+
+@pytest.fixture
+def db_copy(demo_db, tmp_path):
+    path = tmp_path / "site.db"
+    shutil.copy(demo_db, path)
+    return path
+
+
+@pytest.fixture
+def uncached(db_copy):
+    app = make_app(db_copy, CACHE_TYPE="NullCache")
+    app.renders = add_routes(app)
+    return app
+
+
+def test_uncached_pages_still_carry_validators_and_answer_304(uncached):
+    client = uncached.test_client()
+    first = client.get("/_t/listing/")
+    assert first.status_code == 200 and first.headers["X-Cache"] == "bypass"
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and len(etag) > 10
+    assert first.headers["Cache-Control"] == "public, max-age=60, stale-while-revalidate=300"
+    assert "Accept-Encoding" in first.headers["Vary"]
+    assert "Last-Modified" in first.headers
+    not_modified = client.get("/_t/listing/", headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.data == b""
+    # If-None-Match wins over If-Modified-Since.
+    stale_date = {"If-None-Match": etag, "If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    assert client.get("/_t/listing/", headers=stale_date).status_code == 304
+    other = {"If-None-Match": '"other"', "If-Modified-Since": first.headers["Last-Modified"]}
+    assert client.get("/_t/listing/", headers=other).status_code == 200
+    assert client.get("/_t/listing/", headers={"If-Modified-Since": first.headers["Last-Modified"]}).status_code == 304
+
+
+def test_uncached_head_and_view_etags(uncached):
+    client = uncached.test_client()
+    head = client.head("/_t/listing/")
+    get = client.get("/_t/listing/")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert head.headers["Content-Length"] == get.headers["Content-Length"]
+    feed = client.get("/_t/feed/")
+    assert feed.headers["ETag"].startswith('"feed-')  # a view's own ETag is kept
+    assert client.get("/_t/feed/", headers={"If-None-Match": feed.headers["ETag"]}).status_code == 304
+
+
+def test_not_found_gets_a_short_max_age(uncached):
+    response = uncached.test_client().get("/_t/no-such-page/")
+    assert response.status_code == 404
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_api_paths_get_no_shared_caching_headers(uncached):
+    @uncached.route("/api/v1/_t")
+    def api_probe():
+        return {"ok": True}
+
+    response = uncached.test_client().get("/api/v1/_t")
+    assert "X-Cache" not in response.headers
+    assert "public" not in response.headers.get("Cache-Control", "")
+
+
+def test_static_files_are_long_lived_and_conditional(uncached):
+    client = uncached.test_client()
+    plain = client.get("/static/demo/lead-0.svg")
+    assert plain.status_code == 200
+    assert plain.headers["Cache-Control"] == "public, max-age=86400, stale-while-revalidate=3600"
+    versioned = client.get("/static/demo/lead-0.svg?v=abc123")
+    assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    again = client.get("/static/demo/lead-0.svg", headers={"If-None-Match": plain.headers["ETag"]})
+    assert again.status_code == 304
+    plain.close(), versioned.close(), again.close()
+
+
+@pytest.mark.parametrize("cache_type", ["NullCache", "SimpleCache"])
+def test_healthz_reports_the_database(db_copy, cache_type):
+    app = make_app(db_copy, CACHE_TYPE=cache_type)
+    client = app.test_client()
+    ok = client.get("/healthz")
+    assert ok.status_code == 200 and ok.json == {"status": "ok"}
+    assert ok.headers["Cache-Control"] == "no-store" and "X-Cache" not in ok.headers
+    for suffix in ("-wal", "-shm", ""):
+        path = db_copy.with_name(db_copy.name + suffix)
+        if path.exists():
+            path.unlink()
+    missing = client.get("/healthz")
+    assert missing.status_code == 503 and missing.json == {"status": "unavailable"}
+    assert not db_copy.exists()  # the check did not create an empty database
+    db_copy.write_bytes(b"not a database" * 1000)
+    assert client.get("/healthz").status_code == 503
+    head = client.head("/healthz")
+    assert head.status_code == 503 and head.data == b""
