@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.request
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from deploy.stack import TEMPLATES, nginx_values, render, varnish_values
+from deploy.stack import TEMPLATES, Stack, nginx_values, render, varnish_values
 from syndicate.store import Store
 from syndicate.validation import article_record
 
@@ -100,3 +102,51 @@ def test_render_refuses_a_missing_value(tmp_path):
         values = nginx_values(listen="x", upstreams=[], state_dir=tmp_path, log_dir=tmp_path)
         del values["LISTEN"]
         render(TEMPLATES["nginx"], values)
+
+
+# ------------------------------------------------------- publish once, seen everywhere
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("proxy", ["nginx", "varnish"])
+def test_article_published_through_one_process_is_seen_through_proxy_and_every_process(
+    proxy, demo_copy, redis_url, tmp_path
+):
+    require_tool("nginx" if proxy == "nginx" else "varnishd")
+    require_tool("redis-server")
+    stack = Stack(
+        database=demo_copy, workdir=tmp_path / "stack", processes=2, proxy=proxy,
+        redis_url=isolated_redis(redis_url),
+        settings={"CACHE_MAX_AGE": str(MAX_AGE), "CACHE_KEY_PREFIX": f"deploy-{uuid.uuid4().hex[:8]}:"},
+    )  # fmt: skip
+    paths = ["/", "/feed/"]
+    title = f"Deploy check {uuid.uuid4().hex[:12]}"
+    with stack:
+        bases = [stack.proxy_url, *stack.app_urls]
+        # Every cache (the proxy's and the shared Redis one) holds the old front page and feed.
+        for base in bases:
+            for path in paths:
+                status, _, body = get(base + path)
+                assert status == 200, f"{base}{path} answered {status}"
+                assert title not in body
+        # The proxy caches what the app marks cacheable: the second request is a hit.
+        for path in paths:
+            status, headers, _ = get(stack.proxy_url + path)
+            assert status == 200
+            assert headers.get("x-proxy-cache") == "HIT", f"{path} was not cached by {proxy}: {headers}"
+            assert f"max-age={MAX_AGE}" in headers.get("cache-control", ""), headers
+
+        # Written by a separate connection to the shared file, as any process would write it.
+        publish_directly(demo_copy, title)
+        published_at = time.monotonic()
+
+        seen: dict[str, float] = {}
+        deadline = published_at + MAX_AGE + MARGIN
+        while len(seen) < len(bases) * len(paths) and time.monotonic() < deadline:
+            for base in bases:
+                for path in paths:
+                    if base + path not in seen and title in get(base + path)[2]:
+                        seen[base + path] = time.monotonic() - published_at
+            time.sleep(0.1)
+        missing = [base + path for base in bases for path in paths if base + path not in seen]
+        assert not missing, f"not visible within {MAX_AGE + MARGIN} s of publishing: {missing} (seen: {seen})"
