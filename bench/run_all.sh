@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every benchmark in bench/ one after the other and keep the output in bench/out/latest.txt.
 # Usage: bench/run_all.sh [--quick]     (--quick: 2 s x 1 round wrk runs, for a smoke test)
-# Benchmarks other helpers add (site_render.py, feeds_bench.py, cache_fastpath.py) run when present.
+# Benchmarks other helpers add (site_render, feeds_bench, cache_fastpath, import_bench) run when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/work/venv/bin/python}
@@ -26,7 +26,7 @@ status=0
 "$PY" -c 'import sys; sys.path.insert(0, "."); from bench import harness; print(harness.demo_db())' >/dev/null
 run bench/store_bench.py
 DB_ARGS=(--database bench/out/demo12k.db)
-for extra in site_render feeds_bench cache_fastpath; do
+for extra in site_render feeds_bench cache_fastpath import_bench; do
     if [ -f "bench/$extra.py" ]; then
         if grep -q -- "--database" "bench/$extra.py"; then run "bench/$extra.py" "${DB_ARGS[@]}"; else run "bench/$extra.py"; fi
     fi
