@@ -5,7 +5,11 @@ response, with the real response's headers, and answers an ``If-None-Match`` tha
 stored ETag with an empty ``304``. Whatever the real server does beyond this is the cost of
 Syndicate; http_bench.py prints every figure as a ratio to this floor.
 
-    python bench/floor.py --spec SPEC.json --port 8001 [--threads 8]
+    python bench/floor.py --spec SPEC.json --port 8001 [--threads 8] [--sqlite-check DB]
+
+``--sqlite-check DB`` adds one ``PRAGMA data_version`` per request on a per-thread connection
+(what the response cache does to notice writes from other processes): a diagnostic floor that
+shows what that one SQLite call costs under waitress, where each call releases the GIL.
 
 SPEC.json maps a path to {"status": 200, "headers": [[name, value], ...], "size": N,
 "etag": "...", "headers_304": [[name, value], ...]}.
@@ -54,6 +58,23 @@ def make_app(spec: dict[str, dict]) -> Callable:
     return app
 
 
+def with_sqlite_check(app: Callable, database: str) -> Callable:
+    """``app`` behind one ``PRAGMA data_version`` per request (see --sqlite-check)."""
+    import sqlite3
+    import threading
+
+    local = threading.local()
+
+    def checked(environ, start_response):
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = sqlite3.connect(database, check_same_thread=False)
+        conn.execute("PRAGMA data_version").fetchone()
+        return app(environ, start_response)
+
+    return checked
+
+
 def main(argv: list[str] | None = None) -> None:
     import waitress
 
@@ -62,8 +83,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--sqlite-check", metavar="DB", help="one PRAGMA data_version per request on DB")
     args = parser.parse_args(argv)
     app = make_app(json.loads(args.spec.read_text()))
+    if args.sqlite_check:
+        app = with_sqlite_check(app, args.sqlite_check)
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident=WAITRESS_IDENT)
 
 
