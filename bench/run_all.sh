@@ -25,10 +25,10 @@ status=0
 # Build the 12,000-article archive first (once), so no benchmark times it.
 "$PY" -c 'import sys; sys.path.insert(0, "."); from bench import harness; print(harness.demo_db())' >/dev/null
 run bench/store_bench.py
-DB_ARGS=(--database bench/out/demo12k.db)
+DB_ARGS=(--database "$PWD/bench/out/demo12k.db")
 for extra in site_render feeds_bench cache_fastpath import_bench; do
     if [ -f "bench/$extra.py" ]; then
-        if grep -q -- "--database" "bench/$extra.py"; then run "bench/$extra.py" "${DB_ARGS[@]}"; else run "bench/$extra.py"; fi
+        if grep -q -- "add_argument(\"--database\"" "bench/$extra.py"; then run "bench/$extra.py" "${DB_ARGS[@]}"; else run "bench/$extra.py"; fi
     fi
 done
 run bench/http_bench.py "${WRK_ARGS[@]}"
