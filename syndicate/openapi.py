@@ -186,6 +186,10 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
         "required": True,
         "description": "the article's numeric id, or its guid (percent-encoded)",
         "schema": {"type": "string", "minLength": 1},
+        "examples": {
+            "id": {"value": "1"},
+            "guid": {"value": "urn:uuid:6f1c1a4e-8d2c-4b7b-9a55-0c2f1e9d7a11"},
+        },
     }
     if_match = {
         "name": "If-Match",
