@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks as st_checks
 from schemathesis.generation.modes import GenerationMode
 
+from syndicate import validation
 from syndicate.db import get_store
 from syndicate.openapi import document
 
@@ -96,10 +97,7 @@ def test_the_document_describes_every_api_route(tmp_path):
     assert sorted(
         op["operationId"] for item in doc["paths"].values() for k, op in item.items() if k != "parameters"
     ) == sorted(OPERATIONS)
-    assert (
-        set(doc["components"]["schemas"]["ArticleInput"]["properties"])
-        == __import__("syndicate.validation").validation.FIELDS
-    )
+    assert set(doc["components"]["schemas"]["ArticleInput"]["properties"]) == validation.FIELDS
 
 
 def test_the_document_lists_the_categories_an_article_may_name(tmp_path):
