@@ -169,3 +169,36 @@ def problems(fragment: str, *, forbidden: set[str] = FORBIDDEN_ELEMENTS) -> list
 def assert_harmless(fragment: str, where: str = "") -> None:
     found = problems(fragment)
     assert not found, f"{where}: {found} in {fragment[:300]!r}"
+
+
+PAGE_FORBIDDEN = {
+    "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "style", "base", "template",
+    "marquee", "details", "xss", "textarea", "video", "audio",
+}  # fmt: skip
+
+
+def page_problems(document: str) -> list[str]:
+    """``problems`` for a whole page of our own templates: their search form, meta and link
+    elements are expected; a script must be inert JSON-LD that no string can break out of."""
+    tree = lxml_html.document_fromstring(document)
+    found = problems(lxml_html.tostring(tree.body, encoding="unicode"), forbidden=PAGE_FORBIDDEN | {"script"})
+    head = tree.find("head")
+    for el in head.iter() if head is not None else []:
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        if tag == "script":
+            if (el.get("type") or "").lower() != "application/ld+json":
+                found.append("executable <script> in <head>")
+            elif "<" in (el.text or ""):
+                found.append("'<' inside JSON-LD (could close the script element)")
+        elif tag in PAGE_FORBIDDEN:
+            found.append(f"<{tag}> in <head>")
+        elif tag == "meta" and (el.get("http-equiv") or "").lower() == "refresh":
+            found.append("meta refresh")
+        for name, value in el.attrib.items():
+            if name.lower().startswith("on"):
+                found.append(f"{name} handler on <{tag}> in <head>")
+            if name.lower() in ("href", "src") and (scheme := url_scheme(value)) and scheme not in SAFE_SCHEMES:
+                found.append(f"{scheme}: URL on <{tag}> in <head>")
+    return found
