@@ -313,6 +313,31 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
                     "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404, 412)},
                 },
             },
+            "/api/v1/": {
+                "get": {
+                    "operationId": "index",
+                    "summary": "Links to the articles collection and this document",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "links",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["articles", "openapi"],
+                                        "properties": {
+                                            "articles": {"type": "string", "format": "uri"},
+                                            "openapi": {"type": "string", "format": "uri"},
+                                        },
+                                        "additionalProperties": False,
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "openapi",
