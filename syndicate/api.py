@@ -418,9 +418,12 @@ def delete_article(ref: str) -> Response:
     authenticate(write=True)
     store = get_store()
     guid = find_article(ref, store).guid
+    token = g.api_token
     deleted = store.delete_article_with(guid, check_if_match)
     if deleted is None:
         raise ApiError(404, f"no article {ref!r}")
+    # The row is gone, so the log is the only record of who deleted it.
+    current_app.logger.info("article %s (%s) deleted by token %r", deleted.guid, deleted.path, token.name)
     after_write(deleted, None)
     response = Response(status=204)
     response.headers["Cache-Control"] = "no-store"
