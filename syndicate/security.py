@@ -8,6 +8,7 @@ inline script, no event handler, no plugin, and no other site could frame our pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import MutableMapping
 
 from flask import Flask, Response, current_app
@@ -51,3 +52,28 @@ def add_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+
+
+_VALID_HOST = re.compile(
+    r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+    r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$"
+)
+
+
+class HostCheck:
+    """Outermost WSGI layer: a request whose Host header is not a host name (``a..b``, a
+    70-character label, spaces, non-ASCII) gets a plain 400 before any other code runs.
+    Werkzeug builds redirect URLs from that header and fails on such names, which would
+    otherwise surface as a 500."""
+
+    def __init__(self, wsgi_app, policy: str = CONTENT_SECURITY_POLICY) -> None:
+        self.wsgi_app = wsgi_app
+        self.headers = [("Content-Type", "text/plain; charset=utf-8"), *security_headers(policy).items()]
+
+    def __call__(self, environ, start_response):
+        host = environ.get("HTTP_HOST")
+        if host is not None and not _VALID_HOST.match(host):
+            body = b"400 Bad Request: the Host header is not a valid host name.\n"
+            start_response("400 Bad Request", [*self.headers, ("Content-Length", str(len(body)))])
+            return [body] if environ.get("REQUEST_METHOD") != "HEAD" else [b""]
+        return self.wsgi_app(environ, start_response)

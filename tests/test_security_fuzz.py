@@ -136,7 +136,17 @@ def check(app, method, path, query, headers, body) -> None:
     if body is not None and "Content-Type" not in headers and path.startswith("/api/"):
         headers = {**headers, "Content-Type": "application/json"}
     before = checksum(app)
-    response = client.open(path, method=method, query_string=urlencode(query), headers=headers, data=body)
+    # werkzeug's test client reads "//x/..." as a URL with host "x" (and fails on hosts like
+    # ".."); a real server hands such a path to the app as PATH_INFO, so send it that way.
+    overrides = {"PATH_INFO": path} if path.startswith("//") else {}
+    response = client.open(
+        "/" if overrides else path,
+        method=method,
+        query_string=urlencode(query),
+        headers=headers,
+        data=body,
+        environ_overrides=overrides,
+    )
     assert response.status_code < 500, (method, path, response.status_code, response.get_data()[:300])
     data = response.get_data()
     assert b"Traceback" not in data and b'File "' not in data
