@@ -123,7 +123,10 @@ class LiveServer:
         self.thread.start()
 
     def close(self) -> None:
-        self.server.close()
+        # Close from inside the server's own loop thread (via its trigger), so the loop never
+        # polls a socket that another thread has just closed (EBADF warnings otherwise).
+        self.server.trigger.pull_trigger(self.server.close)
+        self.thread.join(timeout=10)
 
 
 @pytest.fixture
