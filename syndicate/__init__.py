@@ -45,6 +45,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)
+    app.wsgi_app = security.HostCheck(
+        app.wsgi_app, app.config.get("CONTENT_SECURITY_POLICY") or security.CONTENT_SECURITY_POLICY
+    )  # type: ignore[method-assign]
 
     from .cli import register
 

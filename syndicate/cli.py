@@ -164,11 +164,11 @@ def export_command(fmt: str, output) -> None:
 @with_appcontext
 def serve_command(host: str, port: int, threads: int) -> None:
     """Serve the site and feeds under waitress (production WSGI server)."""
-    import waitress
+    from .server import serve
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"Serving {app.config['SITE_TITLE']} on http://{host}:{port}/ ({threads} threads)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="Syndicate")
+    serve(app, host=host, port=port, threads=threads)
 
 
 @click.command("stats")

@@ -33,14 +33,22 @@ DEFAULTS: dict[str, Any] = {
     "FEED_CONTENT": "full",
     "FEED_TTL": 15,
     "WEBSUB_HUB": "",
+    # WebSub pings: attempts in all, seconds before the first retry (doubled each time), timeout.
+    "WEBSUB_ATTEMPTS": 4,
+    "WEBSUB_BACKOFF": 2.0,
+    "WEBSUB_TIMEOUT": 10.0,
     # Caching: flask-caching backend ("SimpleCache", "FileSystemCache", "RedisCache", "NullCache").
     "CACHE_TYPE": "SimpleCache",
     "CACHE_THRESHOLD": 2000,
+    # Finished responses kept in each process's memory in front of the shared backend.
+    "CACHE_HOT_ENTRIES": 500,
     "CACHE_DIR": "cache",
     "CACHE_REDIS_URL": "",
     "CACHE_DEFAULT_TIMEOUT": 3600,
     "CACHE_MAX_AGE": 60,
     "CACHE_STALE_WHILE_REVALIDATE": 300,
+    # Content-Security-Policy header; empty means the built-in strict policy (security.py).
+    "CONTENT_SECURITY_POLICY": "",
     # Publishing API: largest accepted request body, in bytes.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
 }
@@ -54,7 +62,10 @@ _INT_LIMITS = {
     "CACHE_MAX_AGE": (0, 10**8),
     "CACHE_STALE_WHILE_REVALIDATE": (0, 10**8),
     "MAX_CONTENT_LENGTH": (1024, 10**9),
+    "WEBSUB_ATTEMPTS": (1, 20),
+    "CACHE_HOT_ENTRIES": (1, 1_000_000),
 }
+_POSITIVE_NUMBERS = ("WEBSUB_BACKOFF", "WEBSUB_TIMEOUT")
 _CACHE_TYPES = {"SimpleCache", "FileSystemCache", "RedisCache", "NullCache"}
 
 
@@ -66,6 +77,11 @@ def _coerce(name: str, raw: str) -> Any:
     default = DEFAULTS.get(name)
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"SYNDICATE_{name} must be a number, got {raw!r}") from None
     if isinstance(default, int):
         try:
             return int(raw)
@@ -110,6 +126,11 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
         value = cfg.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+
+    for name in _POSITIVE_NUMBERS:
+        value = cfg.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
+            raise ConfigError(f"{name} must be a number of seconds from 0 to 3600, got {value!r}")
 
     for name in ("TIMEZONE", "NAIVE_TIMEZONE"):
         value = cfg.get(name) or ""

@@ -74,11 +74,31 @@ def clean_html(value: object) -> str:
         raw,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_filter_url_attribute,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
     return xml_safe(cleaned).strip()
+
+
+def _safe_url(url: str) -> bool:
+    """Relative, or one of URL_SCHEMES, as a browser would read it (controls and spaces ignored)."""
+    text = re.sub(r"[\x00-\x20\x7f-\x9f]", "", html.unescape(url))
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):", text)
+    return scheme is None or scheme.group(1).lower() in URL_SCHEMES
+
+
+def _filter_url_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """nh3 checks the scheme of href and src only: srcset candidates and cite get the same
+    rule here (a javascript: or data: URL is dropped)."""
+    if attribute == "srcset":
+        candidates = [c.strip() for c in value.split(",") if c.strip()]
+        kept = [c for c in candidates if _safe_url(c.split()[0])]
+        return ", ".join(kept) or None
+    if attribute == "cite" and not _safe_url(value):
+        return None
+    return value
 
 
 def html_to_text(fragment: str) -> str:

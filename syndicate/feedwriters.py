@@ -18,6 +18,7 @@ attribute value cannot end a CDATA section early when there is none.
 
 from __future__ import annotations
 
+import html
 import json
 import mimetypes
 from dataclasses import dataclass, field
@@ -239,8 +240,9 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
         fe.pubDate(item.published)
         fe.updated(item.updated)
         summary = s(item.summary) or s(item.title)
-        fe.summary(summary)
-        fe.description(summary)
+        fe.summary(summary)  # Atom: type="text"
+        # RSS readers treat <description> as HTML: the plain-text summary must stay text there.
+        fe.description(html.escape(summary, quote=False))
         if item.content_html is not None:
             fe.content(s(item.content_html), type="html")
         if item.image is not None:

@@ -34,6 +34,10 @@ class StoreError(Exception):
     """A write was refused; the message says why (shown to operators and API clients)."""
 
 
+class IdempotencyConflict(StoreError):
+    """An idempotency key was reused with a different request."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -823,6 +827,164 @@ class Store:
         """True when the database answers a trivial query and has the current schema."""
         self.conn.execute("SELECT count(*) FROM meta").fetchone()
         return self.schema_version == SCHEMA_VERSION
+
+    # ---- api
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: every query inside sees the same committed state, so an article
+        and its tags (two queries) can never come from two different writes."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def write_article_with(
+        self,
+        guid: str | None,
+        build: Callable[[Article | None], dict[str, Any] | None],
+        *,
+        actor: str = "",
+        create: bool = True,
+    ) -> tuple[Article | None, Article | None, bool]:
+        """Read-modify-write of one article in ONE write transaction, so concurrent partial
+        updates never lose each other's fields.
+
+        ``build(current)`` gets the stored article (None when ``guid`` is unknown or None) and
+        returns the validated record to write; it may raise to refuse, which rolls everything
+        back. With ``create=False`` an unknown guid writes nothing. Returns (previous, saved,
+        created); saved is None when nothing was written.
+        """
+        with self.transaction():
+            current = self.article_by_guid(guid) if guid else None
+            if current is None and not create:
+                return None, None, False
+            record = build(current)
+            if record is None:
+                return current, None, False
+            article_id, created = self._write_article(record, actor)
+            self._bump_generation()
+            return current, self.article_by_id(article_id), created
+
+    def delete_article_with(self, guid: str, check: Callable[[Article], None]) -> Article | None:
+        """Delete after ``check(current)`` (which may raise to refuse), atomically; the deleted
+        article, or None when there was none."""
+        with self.transaction():
+            current = self.article_by_guid(guid)
+            if current is None:
+                return None
+            check(current)
+            self.conn.execute("DELETE FROM articles WHERE id = ?", (current.id,))
+            self._bump_generation()
+            return current
+
+    def idempotent(
+        self, token_name: str, key: str, request_hash: str, perform: Callable[[], tuple[int, str]]
+    ) -> tuple[int, str, bool]:
+        """Run ``perform`` at most once per (token, key): it returns (status, JSON response),
+        which is stored with the request's hash in the same transaction as the write it made.
+
+        A repeat with the same hash returns the stored response (replayed=True); a repeat with
+        another request raises ``IdempotencyConflict``. A ``perform`` that raises stores nothing.
+        """
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT request_hash, status, response FROM idempotency_keys WHERE token_name = ? AND key = ?",
+                (token_name, key),
+            ).fetchone()
+            if row is not None:
+                if row[0] != request_hash:
+                    raise IdempotencyConflict(key)
+                return row[1], row[2], True
+            status, response = perform()
+            self.conn.execute(
+                "INSERT INTO idempotency_keys (key, token_name, request_hash, status, response, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key, token_name, request_hash, status, response, self.now()),
+            )
+            # Keys are a retry aid, not an archive: a week is far longer than any client retries.
+            cutoff = to_db(self.clock() - timedelta(days=7))
+            self.conn.execute("DELETE FROM idempotency_keys WHERE created < ?", (cutoff,))
+            return status, response, False
+
+    def api_articles(
+        self,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        author: str | None = None,
+        updated_since: datetime | None = None,
+        after: tuple[str, int] | None = None,
+        descending: bool = False,
+        limit: int = 20,
+    ) -> list[Article]:
+        """Articles of any status ordered by (updated, id), for API clients that sync changes.
+
+        ``after`` is the (updated, id) of the last article of the previous page: keyset paging,
+        so an article updated while a client pages moves to the end instead of being skipped.
+        """
+        where, params = ["1"], {"now": self.now(), "limit": limit}
+        if status == "draft":
+            where.append("a.status = 'draft'")
+        elif status == "published":
+            where.append("a.status = 'published' AND a.published <= :now")
+        elif status == "scheduled":
+            where.append("a.status = 'published' AND a.published > :now")
+        if category is not None:
+            where.append("a.category_id = (SELECT id FROM categories WHERE slug = :category)")
+            params["category"] = category
+        if author is not None:
+            where.append("a.author_id = (SELECT id FROM authors WHERE slug = :author)")
+            params["author"] = author
+        if updated_since is not None:
+            where.append("a.updated >= :since")
+            params["since"] = to_db(updated_since)
+        if after is not None:
+            where.append(f"(a.updated, a.id) {'<' if descending else '>'} (:after_updated, :after_id)")
+            params["after_updated"], params["after_id"] = after
+        direction = "DESC" if descending else "ASC"
+        ids = [
+            row[0]
+            for row in self.conn.execute(
+                f"SELECT a.id FROM articles a WHERE {' AND '.join(where)}"
+                f" ORDER BY a.updated {direction}, a.id {direction} LIMIT :limit",
+                params,
+            )
+        ]
+        return self.articles_by_ids(ids)
+
+    def touch_token(self, name: str) -> None:
+        """Record that a token was used; at most once a minute, so reads stay (nearly) read-only."""
+        now = self.clock()
+        stale = to_db(now - timedelta(minutes=1))
+        # Read first: an UPDATE would take the write lock even when it changes nothing.
+        row = self.conn.execute("SELECT last_used FROM tokens WHERE name = ?", (name,)).fetchone()
+        if row is None or (row[0] is not None and row[0] >= stale):
+            return
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE tokens SET last_used = ? WHERE name = ? AND (last_used IS NULL OR last_used < ?)",
+                (to_db(now), name, stale),
+            )
+
+    def token_last_used(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT last_used FROM tokens WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def articles_checksum(self) -> str:
+        """A digest of every article row and tag link: equal digests mean unchanged content."""
+        digest = hashlib.sha256()
+        with self.snapshot():
+            for row in self.conn.execute("SELECT * FROM articles ORDER BY id"):
+                digest.update(repr(row).encode())
+            for row in self.conn.execute("SELECT * FROM article_tags ORDER BY 1, 2"):
+                digest.update(repr(row).encode())
+            for table in ("authors", "categories", "tags", "slug_redirects"):
+                digest.update(repr(self.conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()).encode())
+        return digest.hexdigest()
 
 
 def token_hash(secret: str) -> str:

@@ -75,6 +75,9 @@ def _term(value: Any, name: str) -> tuple[str, str]:
     return slug, term_name[:200]
 
 
+term_value = _term  # public name: the API checks a category against the store before writing
+
+
 def article_record(
     data: dict[str, Any],
     *,

@@ -114,16 +114,19 @@ class LiveServer:
     """A real waitress server on a free loopback port, in a background thread."""
 
     def __init__(self, app, threads: int = 4) -> None:
-        import waitress
+        from syndicate.server import create_server
 
         self.port = free_port()
-        self.server = waitress.create_server(app, host="127.0.0.1", port=self.port, threads=threads)
+        self.server = create_server(app, host="127.0.0.1", port=self.port, threads=threads)
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
-        self.server.close()
+        # Close from inside the server's own loop thread (via its trigger), so the loop never
+        # polls a socket that another thread has just closed (EBADF warnings otherwise).
+        self.server.trigger.pull_trigger(self.server.close)
+        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -1,0 +1,386 @@
+"""The OpenAPI 3 document of the publishing API, served at ``/api/v1/openapi.json``.
+
+Built per request because one part depends on the data: the categories an article may name
+(the API never invents categories). Everything else mirrors ``api.py``; the schemathesis test
+checks every response the API gives against this document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import validation
+from .store import Store
+
+TERM = {
+    "type": "object",
+    "required": ["slug", "name"],
+    "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+    "additionalProperties": False,
+}
+TERM_INPUT = {
+    "description": "a name, or an object with a slug and a name",
+    "oneOf": [
+        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "[A-Za-z0-9]"},
+        {
+            "type": "object",
+            "properties": {
+                "slug": {"type": "string", "maxLength": 80, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+                "name": {"type": "string", "maxLength": 200, "pattern": "[A-Za-z0-9]"},
+            },
+            "required": ["name"],
+        },
+    ],
+}
+DATE_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": "ISO 8601 with a time zone (Z or an offset); a time without one is refused",
+}
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "fields": {
+            "type": "object",
+            "description": "each bad field (or header or query parameter) and what is wrong with it",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+    "additionalProperties": False,
+}
+ARTICLE = {
+    "type": "object",
+    "required": [
+        "id",
+        "guid",
+        "url",
+        "api_url",
+        "slug",
+        "title",
+        "summary",
+        "body",
+        "image_url",
+        "image_caption",
+        "image_type",
+        "image_length",
+        "author",
+        "category",
+        "tags",
+        "published",
+        "updated",
+        "status",
+        "scheduled",
+        "created_by",
+        "updated_by",
+        "etag",
+    ],  # fmt: skip
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "integer", "description": "numeric id; use it (or the guid) in article URLs"},
+        "guid": {"type": "string", "description": "the permanent id, e.g. urn:uuid:..."},
+        "url": {"type": "string", "format": "uri", "description": "the public permalink (SITE_URL + path)"},
+        "api_url": {"type": "string", "format": "uri"},
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
+        "body": {"type": "string", "description": "sanitised HTML"},
+        "image_url": {"type": "string"},
+        "image_caption": {"type": "string"},
+        "image_type": {"type": "string"},
+        "image_length": {"type": "integer", "nullable": True},
+        "author": {**TERM, "nullable": True},
+        "category": {**TERM, "nullable": True},
+        "tags": {"type": "array", "items": TERM},
+        "published": {"type": "string", "format": "date-time"},
+        "updated": {"type": "string", "format": "date-time"},
+        "status": {"type": "string", "enum": ["draft", "published"]},
+        "scheduled": {"type": "boolean", "description": "published, with a publication time still in the future"},
+        "created_by": {"type": "string", "description": "the name of the token that created it"},
+        "updated_by": {"type": "string", "description": "the name of the token that last changed it"},
+        "etag": {"type": "string", "description": "send it back in If-Match to update only this version"},
+    },
+}
+
+
+def _input_schema(categories: list[str], *, partial: bool) -> dict[str, Any]:
+    if categories:
+        category = {
+            "description": "an existing category (by name or slug); the API does not create categories",
+            "nullable": True,
+            "oneOf": [
+                {"type": "string", "enum": categories},
+                {
+                    "type": "object",
+                    "properties": {"slug": {"type": "string", "enum": categories}, "name": {"type": "string"}},
+                    "required": ["slug"],
+                },
+            ],
+        }
+    else:
+        category = {"description": "no categories exist yet: leave it out", "nullable": True, "enum": [None]}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "guid": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "[A-Za-z0-9]",
+                     "description": "your permanent id; a POST with a known guid updates that article"},
+            "slug": {"type": "string", "maxLength": 80, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "nullable": True},
+            "title": {"type": "string", "minLength": 1, "maxLength": validation.MAX_TITLE, "pattern": "[A-Za-z0-9]"},
+            "summary": {"type": "string", "maxLength": 5000, "nullable": True},
+            "body": {"type": "string", "description": "HTML; sanitised on the way in", "nullable": True},
+            "image_url": {"type": "string", "pattern": "^https?://[A-Za-z0-9]", "nullable": True},
+            "image_caption": {"type": "string", "maxLength": 2000, "nullable": True},
+            "image_type": {"type": "string", "maxLength": 100, "nullable": True},
+            "image_length": {"type": "integer", "minimum": 0, "nullable": True},
+            "author": {**TERM_INPUT, "nullable": True},
+            "category": category,
+            "tags": {
+                "nullable": True,
+                "oneOf": [
+                    {"type": "array", "maxItems": validation.MAX_TAGS, "items": TERM_INPUT},
+                    {"type": "string", "description": "comma-separated names"},
+                ],
+            },
+            "published": {**DATE_TIME, "nullable": True,
+                          "description": "publication time; in the future = scheduled. Default: now"},
+            "updated": {**DATE_TIME, "nullable": True},
+            "status": {"type": "string", "enum": ["draft", "published"], "nullable": True},
+        },
+    }  # fmt: skip
+    if not partial:
+        schema["required"] = ["title"]
+    return schema
+
+
+def _error(description: str, **headers: Any) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _article_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"ETag": {"schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Article"}}},
+    }
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in codes}
+
+
+def document(app: Flask, store: Store) -> dict[str, Any]:
+    categories = [t.slug for t in store.terms("category")]
+    ref = {
+        "name": "ref",
+        "in": "path",
+        "required": True,
+        "description": "the article's numeric id, or its guid (percent-encoded)",
+        "schema": {"type": "string", "minLength": 1},
+        "examples": {
+            "id": {"value": "1"},
+            "guid": {"value": "urn:uuid:6f1c1a4e-8d2c-4b7b-9a55-0c2f1e9d7a11"},
+        },
+    }
+    if_match = {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": "the article's ETag: the write happens only if nobody changed it since (else 412)",
+        "schema": {"type": "string"},
+    }
+    body = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticleInput"}}},
+    }
+    write_errors = _errors(400, 401, 403, 413, 415, 422)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": f"{app.config['SITE_TITLE']} publishing API",
+            "version": "1.0.0",
+            "description": (
+                "Create, update and delete articles. Authenticate with `Authorization: Bearer <token>`; "
+                "tokens are made with `syndicate token create --name NAME [--scope read|write]`. "
+                'Errors are JSON: `{"error": ..., "fields": {field: message}}`; a refused request changes nothing.'
+            ),
+        },
+        "servers": [{"url": app.config["SITE_URL"]}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/articles": {
+                "get": {
+                    "operationId": "listArticles",
+                    "summary": "Articles of any status, ordered by last change (cursor-paged)",
+                    "parameters": [
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["draft", "published", "scheduled"]},
+                        },
+                        {"name": "category", "in": "query", "schema": {"type": "string"}},
+                        {"name": "author", "in": "query", "schema": {"type": "string"}},
+                        {"name": "updated_since", "in": "query", "schema": DATE_TIME},
+                        {
+                            "name": "order",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["updated", "-updated"], "default": "updated"},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                        },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "the `next` value of the previous page",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "one page; `next` is null on the last page",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticleList"}}},
+                        },
+                        **_errors(400, 401, 422),
+                    },
+                },
+                "post": {
+                    "operationId": "createArticle",
+                    "summary": "Create an article, or replace the one with the same guid",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "retrying with the same key and body returns the first response; "
+                            "the same key with another body is refused (422)",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+                        },
+                    ],
+                    "requestBody": body,
+                    "responses": {
+                        "201": {
+                            **_article_response("created"),
+                            "headers": {
+                                "Location": {"schema": {"type": "string"}},
+                                "ETag": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "200": _article_response("an article with this guid existed and was replaced"),
+                        **write_errors,
+                    },
+                },
+            },
+            "/api/v1/articles/{ref}": {
+                "parameters": [ref],
+                "get": {
+                    "operationId": "getArticle",
+                    "summary": "One article (drafts and scheduled ones too)",
+                    "responses": {"200": _article_response("the article"), **_errors(401, 404)},
+                },
+                "put": {
+                    "operationId": "replaceArticle",
+                    "summary": "Replace an article (fields left out are reset; guid, slug and published are kept)",
+                    "parameters": [if_match],
+                    "requestBody": body,
+                    "responses": {"200": _article_response("the new version"), **write_errors, **_errors(404, 412)},
+                },
+                "patch": {
+                    "operationId": "updateArticle",
+                    "summary": 'Change some fields (null clears one); {"status": "draft"} unpublishes',
+                    "parameters": [if_match],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticlePatch"}}},
+                    },
+                    "responses": {"200": _article_response("the new version"), **write_errors, **_errors(404, 412)},
+                },
+                "delete": {
+                    "operationId": "deleteArticle",
+                    "summary": "Delete an article for good (to unpublish, PATCH status to draft)",
+                    "parameters": [if_match],
+                    "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404, 412)},
+                },
+            },
+            "/api/v1/": {
+                "get": {
+                    "operationId": "index",
+                    "summary": "Links to the articles collection and this document",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "links",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["articles", "openapi"],
+                                        "properties": {
+                                            "articles": {"type": "string", "format": "uri"},
+                                            "openapi": {"type": "string", "format": "uri"},
+                                        },
+                                        "additionalProperties": False,
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Article": ARTICLE,
+                "ArticleList": {
+                    "type": "object",
+                    "required": ["articles", "next"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "articles": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
+                        "next": {"type": "string", "nullable": True},
+                    },
+                },
+                "ArticleInput": _input_schema(categories, partial=False),
+                "ArticlePatch": _input_schema(categories, partial=True),
+                "Error": ERROR,
+            },
+            "responses": {
+                "E400": _error("malformed JSON, header or cursor"),
+                "E401": _error(
+                    "missing, unknown or revoked token",
+                    **{"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+                ),
+                "E403": _error("the token is read-only"),
+                "E404": _error("no such article"),
+                "E412": _error("If-Match does not match the article's current ETag"),
+                "E413": _error("the body is larger than MAX_CONTENT_LENGTH"),
+                "E415": _error("the body is not JSON"),
+                "E422": _error("invalid fields (each named in `fields`), or a reused Idempotency-Key"),
+            },
+        },
+    }
