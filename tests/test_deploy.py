@@ -5,20 +5,19 @@ nginx (deploy/nginx.conf) or Varnish (deploy/varnish.vcl)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from deploy.stack import TEMPLATES, Stack, nginx_values, render, varnish_values
-from syndicate.store import Store
-from syndicate.validation import article_record
 
 from .conftest import require_tool
 
@@ -35,25 +34,25 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str,
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode(errors="replace")
 
 
-def publish_directly(database: Path, title: str) -> None:
-    """Publish through the store, the way every process writes (validation, then one transaction)."""
-    store = Store(str(database))
-    try:
-        now = datetime.now(UTC).replace(microsecond=0)
-        record = article_record(
-            {
-                "title": title,
-                "body": f"<p>{title}: published through one process, seen through all of them.</p>",
-                "author": "Deploy Test",
-                "category": "World",
-                "published": (now - timedelta(seconds=1)).isoformat(),
-                "status": "published",
-            },
-            now=now,
-        )
-        store.save_article(record, actor="test_deploy")
-    finally:
-        store.close()
+def publish_through_api(app_url: str, database: Path, title: str) -> None:
+    """POST the article to one process's publishing API with a write token made by the CLI."""
+    created = subprocess.run(
+        [sys.executable, "-m", "syndicate", "--database", str(database), "token", "create", "--name", "deploy-test"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    secret = created.stdout.strip().splitlines()[-1]
+    body = json.dumps({
+        "title": title,
+        "body": f"<p>{title}: published through one process, seen through all of them.</p>",
+        "author": "Deploy Test",
+        "category": "World",
+    }).encode()  # fmt: skip
+    request = urllib.request.Request(
+        app_url + "/api/v1/articles", data=body, method="POST",
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
 
 
 @pytest.fixture
@@ -129,6 +128,9 @@ def test_article_published_through_one_process_is_seen_through_proxy_and_every_p
                 status, _, body = get(base + path)
                 assert status == 200, f"{base}{path} answered {status}"
                 assert title not in body
+        # One cache for all processes: what one process rendered, the other serves as a hit.
+        assert get(stack.app_urls[0] + "/page/3/")[1].get("x-cache") == "miss"
+        assert get(stack.app_urls[1] + "/page/3/")[1].get("x-cache") == "hit"
         # The proxy caches what the app marks cacheable: the second request is a hit.
         for path in paths:
             status, headers, _ = get(stack.proxy_url + path)
@@ -136,8 +138,7 @@ def test_article_published_through_one_process_is_seen_through_proxy_and_every_p
             assert headers.get("x-proxy-cache") == "HIT", f"{path} was not cached by {proxy}: {headers}"
             assert f"max-age={MAX_AGE}" in headers.get("cache-control", ""), headers
 
-        # Written by a separate connection to the shared file, as any process would write it.
-        publish_directly(demo_copy, title)
+        publish_through_api(stack.app_urls[0], demo_copy, title)
         published_at = time.monotonic()
 
         seen: dict[str, float] = {}
