@@ -137,6 +137,12 @@ def test_article_published_through_one_process_is_seen_through_proxy_and_every_p
             assert status == 200
             assert headers.get("x-proxy-cache") == "HIT", f"{path} was not cached by {proxy}: {headers}"
             assert f"max-age={MAX_AGE}" in headers.get("cache-control", ""), headers
+            # Its validators are honoured: the proxy answers a matching If-None-Match with a 304.
+            status, _, body = get(stack.proxy_url + path, {"If-None-Match": headers["etag"]})
+            assert (status, body) == (304, "")
+            # Junk query parameters do not make new entries (the key keeps page, q and content).
+            status, headers, _ = get(stack.proxy_url + path + "?utm_source=newsletter&x=1")
+            assert (status, headers.get("x-proxy-cache")) == (200, "HIT"), headers
 
         publish_through_api(stack.app_urls[0], demo_copy, title)
         published_at = time.monotonic()
