@@ -1,4 +1,5 @@
-"""The floor: a bare WSGI app under the same waitress settings as ``syndicate serve``.
+"""The floor: a bare WSGI app under the same waitress server as ``syndicate serve``
+(``syndicate.server.create_server``: same threads, ident and keep-alive fix).
 
 It answers each path of a spec file with a fixed body of exactly the size of the real
 response, with the real response's headers, and answers an ``If-None-Match`` that matches the
@@ -22,8 +23,6 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-# Kept identical to ``syndicate serve`` (syndicate/cli.py) so that only the app differs.
-WAITRESS_IDENT = "Syndicate"
 # Set by waitress itself (or by the framing), never copied from the real response.
 HOP_HEADERS = {"date", "server", "content-length", "transfer-encoding", "connection", "keep-alive"}
 
@@ -76,7 +75,11 @@ def with_sqlite_check(app: Callable, database: str) -> Callable:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import waitress
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # The very server ``syndicate serve`` runs, so that only the app differs.
+    from syndicate.server import serve
 
     parser = argparse.ArgumentParser(description="Serve fixed responses under waitress (the benchmark floor).")
     parser.add_argument("--spec", type=Path, required=True)
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     app = make_app(json.loads(args.spec.read_text()))
     if args.sqlite_check:
         app = with_sqlite_check(app, args.sqlite_check)
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident=WAITRESS_IDENT)
+    serve(app, host=args.host, port=args.port, threads=args.threads)
 
 
 if __name__ == "__main__":
