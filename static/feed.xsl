@@ -25,22 +25,7 @@
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <meta name="robots" content="noindex"/>
         <title><xsl:value-of select="$title"/> (web feed)</title>
-        <style>
-          body { font: 17px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f;
-                 max-width: 46rem; margin: 0 auto; padding: 1.5rem 1rem 4rem; }
-          .about { background: #fff6e5; border: 1px solid #f0c36d; border-radius: 8px; padding: 1rem 1.25rem; }
-          .about h2 { margin-top: 0; font-size: 1.1rem; }
-          code { background: #f2f2f2; padding: .1em .35em; border-radius: 4px; word-break: break-all; }
-          h1 { font-size: 1.8rem; margin-bottom: .25rem; }
-          .subtitle { color: #555; margin-top: 0; }
-          ol { padding: 0; list-style: none; }
-          li { border-bottom: 1px solid #e5e5e5; padding: .9rem 0; }
-          li h3 { margin: 0 0 .2rem; font-size: 1.1rem; }
-          li a { color: #0b57d0; text-decoration: none; }
-          li a:hover { text-decoration: underline; }
-          .meta { color: #666; font-size: .9rem; }
-          .paging a { margin-right: 1rem; }
-        </style>
+        <link rel="stylesheet" href="/static/feed.css"/>
       </head>
       <body>
         <section class="about">

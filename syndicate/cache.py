@@ -49,6 +49,7 @@ from cachelib.redis import RedisCache
 from flask import Flask, Response, current_app, jsonify, request
 from flask_caching import Cache
 
+from .feeds import prefers_html
 from .store import Store
 
 try:  # brotli is a dependency, but a missing wheel must not take the site down
@@ -84,7 +85,7 @@ _NOT_STORED = {
 }  # fmt: skip
 # Vary values a stored response may carry: requests with a cookie or credentials never use the
 # shared cache, so a response that varies on them is still the same for everybody else.
-_VARY_OK = {"accept-encoding", "cookie", "authorization"}
+_VARY_OK = {"accept-encoding", "accept", "cookie", "authorization"}
 SHORT_STATUSES = {301, 308, 404, 410}
 SHORT_MAX_AGE = 60
 STATIC_MAX_AGE = 86400
@@ -524,6 +525,7 @@ class ResponseCache:
         self._locks_guard = threading.Lock()
         self._queries: dict[str, str] = {}
         self._encodings: dict[str, tuple[str, ...]] = {}
+        self._accepts: dict[str, bool] = {}
         self.renders = 0  # entries rendered by this process (for tests and operators)
 
     # ---- the request
@@ -552,6 +554,10 @@ class ResponseCache:
         query_string = environ.get("QUERY_STRING", "")
         query = self.query(query_string) if query_string else ""
         key = environ.get("SCRIPT_NAME", "") + path + ("?" + query if query else "")
+        # A browser opening an RSS/Atom feed gets it as application/xml (to apply the XSLT):
+        # another representation, so another entry; feed readers share the plain one.
+        if "/feed/" in path and "/json/" not in path and self.prefers_html(environ.get("HTTP_ACCEPT", "")):
+            key += "#html"
         hot = self.hot_searches if query.startswith("q=") or "&q=" in query else self.hot
         entry = hot.get(key)
         outcome = "hit"
@@ -584,6 +590,17 @@ class ResponseCache:
         if method == "HEAD":
             return []
         return [bodies[coding]]
+
+    def prefers_html(self, accept: str) -> bool:
+        if not accept:
+            return False
+        answer = self._accepts.get(accept)
+        if answer is None:
+            answer = prefers_html(accept)
+            if len(self._accepts) > 256:
+                self._accepts.clear()
+            self._accepts[accept] = answer
+        return answer
 
     def query(self, query_string: str) -> str:
         query = self._queries.get(query_string)
@@ -652,7 +669,7 @@ class ResponseCache:
                 if found is not None:
                     return found, "hit", ()
             try:
-                status, headers, body = self.render(environ, query)
+                status, headers, body = self.render(environ, query, key)
                 if not storable(status, headers):
                     return None, "", (status, headers, body)
                 fresh = build_entry(
@@ -673,13 +690,18 @@ class ResponseCache:
                 if not lock[1]:
                     del self._locks[key]
 
-    def render(self, environ: dict[str, Any], query: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    def render(self, environ: dict[str, Any], query: str, key: str = "") -> tuple[str, list[tuple[str, str]], bytes]:
         """Call Flask with the canonical form of the request and collect the whole response."""
         canonical = dict(environ)
         for name in _CONDITIONAL:
             canonical.pop(name, None)
         canonical["REQUEST_METHOD"] = "GET"
         canonical["QUERY_STRING"] = query
+        # The one Accept distinction a view makes (feeds for browsers), in canonical form.
+        if key.endswith("#html"):
+            canonical["HTTP_ACCEPT"] = "text/html"
+        else:
+            canonical.pop("HTTP_ACCEPT", None)
         canonical[FILL] = True
         captured: list = []
         chunks: list[bytes] = []

@@ -150,10 +150,22 @@ def export_command(fmt: str, output) -> None:
     """Export every article (drafts and scheduled too) so that import restores it exactly."""
     from .validation import record_from_article
 
+    store = get_store()
     count = 0
-    for article in get_store().export_rows():
-        output.write(json.dumps(record_from_article(article), ensure_ascii=False) + "\n")
+    chunk: list = []
+
+    def flush() -> None:
+        redirects = store.previous_slugs([a.id for a in chunk])
+        for a in chunk:
+            output.write(json.dumps(record_from_article(a, redirects.get(a.id, ())), ensure_ascii=False) + "\n")
+        chunk.clear()
+
+    for article in store.export_rows():
+        chunk.append(article)
         count += 1
+        if len(chunk) == 500:
+            flush()
+    flush()
     click.echo(f"Exported {count} articles.", err=True)
 
 

@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.urls import iri_to_uri
 
 from . import feedwriters
@@ -35,6 +37,13 @@ from .db import get_store
 from .feedwriters import Category, FeedDoc, FeedItem, Image
 from .models import Article, Scope
 from .urls import absolute, feed_path, scope_path
+
+BROWSER_FORMATS = ("rss", "atom")
+BROWSER_TYPE = "application/xml; charset=utf-8"
+FEED_CSP = (
+    "default-src 'none'; script-src 'self'; object-src 'none'; style-src 'self'; img-src 'self' https: http:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 bp = Blueprint("feeds", __name__)
 
@@ -284,9 +293,33 @@ def opml() -> Response:
 # ----------------------------------------------------------------- HTTP: validators, delta
 
 
+def prefers_html(accept: str) -> bool:
+    """True when the client would rather have a web page than a feed: a browser following a
+    feed link (``text/html`` ranked above the feed types). Feed readers ask for the feed types
+    or ``*/*`` and keep getting them."""
+    if not accept or "html" not in accept:
+        return False
+    parsed = parse_accept_header(accept, MIMEAccept)
+    feed = max(parsed["application/rss+xml"], parsed["application/atom+xml"])
+    return parsed["text/html"] > feed
+
+
+def _for_browser(fmt: str) -> bool:
+    return fmt in BROWSER_FORMATS and prefers_html(request.headers.get("Accept", ""))
+
+
+def _content_type(fmt: str) -> str:
+    """The feed's own media type; for a browser, the same bytes as application/xml, which
+    browsers render through the feed's XSLT stylesheet (they show application/rss+xml and
+    application/atom+xml as raw text or a download)."""
+    return BROWSER_TYPE if _for_browser(fmt) else feedwriters.CONTENT_TYPES[fmt]
+
+
 def _identity() -> str:
     """What makes this document this document: the cache layer's key, hashed."""
     key = "|".join([request.path, request.args.get("page", ""), request.args.get("q", ""), _content_mode()])
+    if request.headers.get("Accept") and prefers_html(request.headers["Accept"]):
+        key += "|html"  # another representation (media type), so another strong ETag
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
@@ -324,14 +357,19 @@ def _respond(doc: FeedDoc, fmt: str) -> Response:
             # seconds, so an entry from the very second of that version is sent again: a duplicate
             # (readers merge by id) is harmless, a missed entry is not.
             delta = FeedDoc(**{**doc.__dict__, "items": [i for i in doc.items if i.updated >= since]})
-            response = Response(feedwriters.write(delta, fmt), status=226, content_type=feedwriters.CONTENT_TYPES[fmt])
+            response = Response(feedwriters.write(delta, fmt), status=226, content_type=_content_type(fmt))
             response.headers["IM"] = "feed"
             response.headers["Cache-Control"] = "no-store, im"  # a delta must never be served as the feed
             response.set_etag(etag)
             if last_modified:
                 response.last_modified = last_modified
             return response
-    response = Response(body, content_type=feedwriters.CONTENT_TYPES[fmt])
+    response = Response(body, content_type=_content_type(fmt))
+    if fmt in BROWSER_FORMATS:
+        response.vary.add("Accept")
+        # Browsers load an XSLT stylesheet under script-src: allow ours (same origin), and
+        # still no inline script, so a payload in an item can never run in the rendered page.
+        response.headers["Content-Security-Policy"] = FEED_CSP
     response.set_etag(etag)
     if last_modified:
         response.last_modified = last_modified

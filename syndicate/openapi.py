@@ -149,6 +149,15 @@ def _input_schema(categories: list[str], *, partial: bool) -> dict[str, Any]:
                           "description": "publication time; in the future = scheduled. Default: now"},
             "updated": {**DATE_TIME, "nullable": True},
             "status": {"type": "string", "enum": ["draft", "published"], "nullable": True},
+            "previous_slugs": {
+                "nullable": True,
+                "description": "old slugs whose permalinks should redirect here (export/import)",
+                "oneOf": [
+                    {"type": "array", "maxItems": 100,
+                     "items": {"type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"}},
+                    {"type": "string", "description": "comma-separated slugs"},
+                ],
+            },
         },
     }  # fmt: skip
     if not partial:

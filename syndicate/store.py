@@ -632,6 +632,16 @@ class Store:
             created = True
         # A slug now owned by a live article must not redirect elsewhere.
         self.conn.execute("DELETE FROM slug_redirects WHERE slug = ?", (slug,))
+        for previous in r.get("previous_slugs") or []:
+            if (
+                previous != slug
+                and not self.conn.execute("SELECT 1 FROM articles WHERE slug = ?", (previous,)).fetchone()
+            ):
+                self.conn.execute(
+                    "INSERT INTO slug_redirects (slug, article_id) VALUES (?, ?)"
+                    " ON CONFLICT(slug) DO UPDATE SET article_id = excluded.article_id",
+                    (previous, article_id),
+                )
         for tag_slug, tag_name in r.get("tags") or []:
             tag_id = self.ensure_term("tag", tag_slug, tag_name)
             self.conn.execute(
@@ -692,6 +702,18 @@ class Store:
                 return
             yield from self.articles_by_ids(ids)
             last = ids[-1]
+
+    def previous_slugs(self, ids: Sequence[int]) -> dict[int, list[str]]:
+        """Old slugs that still redirect to each of ``ids`` (for export)."""
+        out: dict[int, list[str]] = {}
+        if not ids:
+            return out
+        marks = ",".join("?" * len(ids))
+        for article_id, slug in self.conn.execute(
+            f"SELECT article_id, slug FROM slug_redirects WHERE article_id IN ({marks}) ORDER BY slug", list(ids)
+        ):
+            out.setdefault(article_id, []).append(slug)
+        return out
 
     def stats(self) -> dict[str, Any]:
         now = self.now()

@@ -15,7 +15,7 @@ from . import content
 
 FIELDS = {
     "guid", "slug", "title", "summary", "body", "image_url", "image_caption", "image_type",
-    "image_length", "author", "category", "tags", "published", "updated", "status",
+    "image_length", "author", "category", "tags", "published", "updated", "status", "previous_slugs",
 }  # fmt: skip
 MAX_TITLE = 500
 MAX_TAGS = 50
@@ -184,6 +184,15 @@ def article_record(
     if len(tags) > MAX_TAGS:
         errors["tags"] = f"at most {MAX_TAGS} tags"
 
+    # Slugs the article had before (export/import keeps old links redirecting to it).
+    previous = merged.get("previous_slugs") or []
+    if isinstance(previous, str):  # CSV cells
+        previous = [p.strip() for p in previous.replace(";", ",").split(",") if p.strip()]
+    if not isinstance(previous, list) or not all(isinstance(p, str) and content.SLUG_RE.match(p) for p in previous):
+        errors["previous_slugs"] = "must be a list of slugs (lowercase letters, digits, single hyphens)"
+        previous = []
+    out["previous_slugs"] = sorted(set(previous) - {out.get("slug")})[:100]
+
     status = merged.get("status") or "published"
     if status not in ("draft", "published"):
         errors["status"] = "must be 'draft' or 'published'"
@@ -209,8 +218,9 @@ def article_record(
     return out
 
 
-def record_from_article(article) -> dict[str, Any]:
-    """The input form of a stored article (for partial updates and export)."""
+def record_from_article(article, previous_slugs: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The input form of a stored article (for partial updates and export, which also passes
+    the slugs that still redirect to it)."""
     return {
         "guid": article.guid,
         "slug": article.slug,
@@ -227,4 +237,5 @@ def record_from_article(article) -> dict[str, Any]:
         "published": article.published.isoformat(),
         "updated": article.updated.isoformat(),
         "status": article.status,
+        **({"previous_slugs": list(previous_slugs)} if previous_slugs else {}),
     }

@@ -134,3 +134,33 @@ def test_console_script_reports_a_bad_setting_in_one_line(tmp_path):
     assert proc.returncode != 0
     assert "Error: PER_PAGE must be a whole number" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_export_import_keeps_old_slugs_redirecting(tmp_path):
+    from syndicate.db import get_store
+    from syndicate.validation import article_record
+
+    source = make_app(tmp_path / "source.db")
+    with source.app_context():
+        store = get_store()
+        now = store.clock()
+        first, _ = store.save_article(article_record({"title": "Old headline", "category": "World"}, now=now))
+        store.save_article(article_record({"guid": first.guid, "title": "New headline", "category": "World"}, now=now))
+    out = tmp_path / "export.jsonl"
+    assert source.test_cli_runner().invoke(args=["export", "-o", str(out)]).exit_code == 0
+    assert json.loads(out.read_text())["previous_slugs"] == ["old-headline"]
+
+    target = make_app(tmp_path / "target.db")
+    result = target.test_cli_runner().invoke(args=["import", str(out)])
+    assert result.exit_code == 0, result.output
+    client = target.test_client()
+    article = client.get("/api/v1/")  # the app is up
+    assert article.status_code < 500
+    with target.app_context():
+        restored = get_store().article("new-headline")
+        assert restored.guid == first.guid
+    old = client.get(restored.path.replace("new-headline", "old-headline"))
+    assert old.status_code == 301 and old.headers["Location"].endswith(restored.path)
+    again = tmp_path / "again.jsonl"
+    assert target.test_cli_runner().invoke(args=["export", "-o", str(again)]).exit_code == 0
+    assert again.read_text() == out.read_text()

@@ -374,3 +374,33 @@ def test_enclosure_urls_are_uris(demo_app):
     assert item.find("enclosure").get("length") == "0"  # unknown: 0, as the RSS Best Practices allow
     entry = strict_xml(client.get("/feed/atom/").data).find("atom:entry", NS)
     assert entry.find("atom:link[@rel='enclosure']", NS).get("length") is None
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("cache_type", ["SimpleCache", "NullCache"])
+def test_browsers_get_feeds_as_xml_for_the_stylesheet_readers_get_feed_types(demo_db, tmp_path, cache_type):
+    import shutil
+
+    from .conftest import make_app
+
+    shutil.copy(demo_db, tmp_path / "d.db")
+    client = make_app(tmp_path / "d.db", CACHE_TYPE=cache_type).test_client()
+    cases = (("/feed/", "application/rss+xml"), ("/category/economy/feed/atom/", "application/atom+xml"))
+    for path, feed_type in cases:
+        plain = client.get(path)
+        reader = client.get(path, headers={"Accept": f"{feed_type}, */*;q=0.5"})
+        wildcard = client.get(path, headers={"Accept": "*/*"})
+        browser = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+        for response in (plain, reader, wildcard):
+            assert response.headers["Content-Type"] == f"{feed_type}; charset=utf-8"
+        assert browser.headers["Content-Type"] == "application/xml; charset=utf-8"
+        assert browser.data == plain.data  # the same document, another media type
+        assert browser.headers["ETag"] != plain.headers["ETag"]  # so another strong validator
+        assert "Accept" in plain.headers["Vary"] and "Accept" in browser.headers["Vary"]
+        again = client.get(path, headers={"Accept": BROWSER_ACCEPT, "If-None-Match": browser.headers["ETag"]})
+        assert again.status_code == 304
+        assert client.get(path, headers={"If-None-Match": browser.headers["ETag"]}).status_code == 200
+    json_feed = client.get("/feed/json/", headers={"Accept": BROWSER_ACCEPT})
+    assert json_feed.headers["Content-Type"] == "application/feed+json; charset=utf-8"
