@@ -98,6 +98,17 @@ def start_floor(
     return Server(name, port, proc)
 
 
+def start_whatif(procs: harness.Processes, db: Path, threads: int, logs: Path, interval: float) -> Server:
+    """bench/whatif_serve.py: the cached server with the per-request version check throttled."""
+    port = harness.free_port()
+    command = [harness.PYTHON, str(Path(__file__).with_name("whatif_serve.py")), "--database", str(db)]
+    command += ["--port", str(port), "--threads", str(threads), "--stamp-interval", str(interval)]
+    env = harness.child_env(SITE_URL="https://news.example.com")
+    proc = procs.start(command, env=env, log=logs / "whatif.log")
+    harness.wait_for_port(port, proc)
+    return Server(f"cached, check/{interval * 1000:g}ms", port, proc)
+
+
 def probe(server: Server, path: str, encoding: str, warm: int) -> dict | None:
     """Warm ``path`` on ``server`` and describe its response (None unless it is a 200)."""
     headers = {"Accept-Encoding": encoding} if encoding else {}
@@ -134,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=harness.OUT / "http_bench.json", help="where to save figures")
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     parser.add_argument(
+        "--what-if-stamp-interval",
+        type=float,
+        metavar="SECONDS",
+        help="also measure the cached server with its version check throttled (bench/whatif_serve.py)",
+    )
+    parser.add_argument(
         "--floor-sqlite",
         action="store_true",
         help="also measure the floor plus one PRAGMA data_version per request (diagnostic)",
@@ -167,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not real["headers_304"]:
                     print(f"# skipped {name}: {path} has no ETag or does not answer 304", file=sys.stderr)
                     continue
-                etags[cached.name] = real["etag"]
-                other = probe(uncached, path, args.encoding, warm=1)
-                etags[uncached.name] = other["etag"] if other else None
+                etags[(cached.name, path)] = real["etag"]
             spec[path] = real
             if not conditional:
                 series_notes[(cached.name, name)] = f"X-Cache: {real['x_cache'] or '(none)'}"
@@ -180,14 +195,24 @@ def main(argv: list[str] | None = None) -> int:
         floor = start_floor(procs, spec, args.threads, logs)
 
         servers = [cached, uncached, floor]
+        if args.what_if_stamp_interval:
+            servers.append(start_whatif(procs, db, args.threads, logs, args.what_if_stamp_interval))
         if args.floor_sqlite:
             servers.append(start_floor(procs, spec, args.threads, logs, sqlite_check=db))
         series = {(s.name, t[0]): Series() for s in servers for t in available}
         for key, note in series_notes.items():
             series[key].note = note
-        for name, _path, conditional in available:
-            if conditional:
-                series[(uncached.name, name)].note = "" if etags.get(uncached.name) else "no ETag"
+        for name, path, conditional in available:
+            for server in servers:
+                if not conditional:
+                    continue
+                if server.name.startswith("floor"):
+                    etags[(server.name, path)] = etags[(cached.name, path)]
+                elif (server.name, path) not in etags:
+                    # Each server's own current ETag (the uncached one may compute it differently).
+                    other = probe(server, path, args.encoding, warm=2)
+                    etags[(server.name, path)] = other["etag"] if other else None
+                    series[(server.name, name)].note = "" if other and other["etag"] else "no ETag"
 
         for number in range(args.rounds):
             print(f"# round {number + 1}/{args.rounds}", file=sys.stderr)
@@ -196,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 for server in servers if number % 2 == 0 else servers[::-1]:
                     headers = dict(accept)
                     if conditional:
-                        etag = etags.get(server.name, etags[cached.name])
+                        etag = etags[(server.name, path)]
                         if etag is None:
                             continue
                         headers["If-None-Match"] = etag
@@ -218,7 +243,7 @@ def report(args: argparse.Namespace, db: Path, available: list, series: dict, sp
     rows, verdicts, saved = [], [], []
     for name, path, conditional in available:
         floor = series[("floor", name)]
-        for server in ("cached", "uncached", "floor", "floor+sqlite"):
+        for server in dict.fromkeys(key[0] for key in series):
             if (server, name) not in series:
                 continue
             s = series[(server, name)]
