@@ -46,6 +46,16 @@ sub vcl_recv {
     if (req.http.Authorization) {
         return (pass);
     }
+    # Feeds vary on Accept (a browser gets the same bytes as application/xml, styled by XSLT; a
+    # reader gets the feed type). Reduce the endless Accept strings to those two, so each feed
+    # has two variants in the cache instead of one per user agent.
+    if (req.url ~ "/feed/") {
+        if (req.http.Accept ~ "text/html" && req.http.Accept !~ "application/(rss|atom)\+xml") {
+            set req.http.Accept = "text/html";
+        } else {
+            unset req.http.Accept;
+        }
+    }
     # Keep only the query parameters that change the output (the ones the app's own cache key
     # uses), in a fixed order, so junk parameters cannot flood the cache.
     if (req.url ~ "\?") {
