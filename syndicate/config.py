@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBSUB_ATTEMPTS": 4,
     "WEBSUB_BACKOFF": 2.0,
     "WEBSUB_TIMEOUT": 10.0,
+    # How often (seconds, at most) to look for scheduled articles falling due, to ping for them.
+    "WEBSUB_SCHEDULE_POLL": 30.0,
     # Caching: flask-caching backend ("SimpleCache", "FileSystemCache", "RedisCache", "NullCache").
     "CACHE_TYPE": "SimpleCache",
     "CACHE_THRESHOLD": 2000,
@@ -65,7 +67,7 @@ _INT_LIMITS = {
     "WEBSUB_ATTEMPTS": (1, 20),
     "CACHE_HOT_ENTRIES": (1, 1_000_000),
 }
-_POSITIVE_NUMBERS = ("WEBSUB_BACKOFF", "WEBSUB_TIMEOUT")
+_POSITIVE_NUMBERS = ("WEBSUB_BACKOFF", "WEBSUB_TIMEOUT", "WEBSUB_SCHEDULE_POLL")
 _CACHE_TYPES = {"SimpleCache", "FileSystemCache", "RedisCache", "NullCache"}
 
 

@@ -703,6 +703,15 @@ class Store:
             yield from self.articles_by_ids(ids)
             last = ids[-1]
 
+    def became_visible(self, since: str, until: str) -> list[int]:
+        """Published articles whose time came in (since, until]: scheduled ones falling due."""
+        rows = self.conn.execute(
+            "SELECT id FROM articles WHERE status = 'published' AND published > ? AND published <= ?"
+            " ORDER BY published, id",
+            (since, until),
+        )
+        return [row[0] for row in rows]
+
     def previous_slugs(self, ids: Sequence[int]) -> dict[int, list[str]]:
         """Old slugs that still redirect to each of ``ids`` (for export)."""
         out: dict[int, list[str]] = {}

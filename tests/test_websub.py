@@ -88,6 +88,8 @@ def apps():
     for app in made:
         if websub.pinger(app):
             websub.pinger(app).close()
+        if app.extensions.get("websub_schedule"):
+            app.extensions["websub_schedule"].close()
 
 
 def feeds(*paths: str) -> set[str]:
@@ -201,3 +203,23 @@ def test_notify_can_be_called_by_other_writers_and_does_nothing_without_a_hub(tm
     assert set(queued) == feeds("/", "/tag/x/")
     assert websub.pinger(app).wait_idle(10)
     assert set(hub.pinged()) == set(queued)
+
+
+def test_a_scheduled_article_falling_due_pings_the_hub_without_any_write(tmp_path, hubs, apps):
+    from datetime import timedelta
+
+    from syndicate.db import get_store
+    from syndicate.validation import article_record
+
+    hub = hubs()
+    app = apps(tmp_path / "s.db", hub.url, WEBSUB_SCHEDULE_POLL=0.2)
+    with app.app_context():
+        store = get_store()
+        soon = store.clock() + timedelta(seconds=2)
+        # Written straight through the store (as an import would), so no write-time ping.
+        store.save_article(article_record({**ARTICLE, "published": soon.isoformat()}, now=store.clock()))
+    assert hub.pinged() == []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not ARTICLE_FEEDS <= set(hub.pinged()):
+        time.sleep(0.1)
+    assert ARTICLE_FEEDS <= set(hub.pinged())
