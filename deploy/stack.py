@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
                 listen=str(args.port), upstreams=upstreams, state_dir=Path("/var/cache/syndicate-nginx"),
                 log_dir=Path("/var/log/nginx"), daemon=True,
             )  # fmt: skip
+            values["USER_LINE"] = "user www-data;"  # Debian's unprivileged web user
         else:
             values = varnish_values(upstreams=upstreams)
         sys.stdout.write(render(TEMPLATES[args.render], values))
