@@ -6,6 +6,7 @@ Benchmarks print figures; they never assert speed (tests assert behaviour, bench
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import socket
@@ -86,7 +87,9 @@ class Processes:
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, args: Sequence[str], *, env: dict[str, str] | None = None, log: Path | None = None, **kw):
+    def start(
+        self, args: Sequence[str], *, env: dict[str, str] | None = None, log: Path | None = None, **kw: object
+    ) -> subprocess.Popen:
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(list(args), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=kw.pop("cwd", ROOT))
         proc.log_file = out  # type: ignore[attr-defined]
@@ -213,7 +216,7 @@ def parse_wrk(output: str) -> Run:
     return Run(rps, p50, p99, per_response, "; ".join(errors))
 
 
-def wrk(url: str, headers: dict[str, str], args) -> Run:
+def wrk(url: str, headers: dict[str, str], args: argparse.Namespace) -> Run:
     """One wrk run (args: wrk, wrk_threads, connections, duration) against ``url``."""
     command = [args.wrk, "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s"]
     command += ["--latency", "--timeout", "10s"]
