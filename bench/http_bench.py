@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             available.append((name, path, conditional))
         if not available:
             print("nothing to measure: none of the target routes answers 200", file=sys.stderr)
+            shutil.rmtree(logs, ignore_errors=True)
             return 1
         floor = start_floor(procs, spec, args.threads, logs)
 

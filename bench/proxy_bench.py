@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         proxy_status = headers.get("X-Proxy-Cache")
         if status != 200:
             print(f"{args.path} answers {status} through the proxy; nothing to measure", file=sys.stderr)
+            shutil.rmtree(work, ignore_errors=True)
             return 1
         (static / "same-size.bin").write_bytes(b"x" * len(body))
         static_url = stack.proxy_url + "/static/same-size.bin"
