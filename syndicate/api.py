@@ -85,26 +85,16 @@ def article_etag(article: Article) -> str:
 
 
 def article_json(article: Article) -> dict[str, Any]:
+    """The API's view of an article: its input form (what a client may send back) plus the
+    server's own fields."""
     now = datetime.now(UTC)
     return {
         "id": article.id,
-        "guid": article.guid,
         "url": urls.absolute(article.path),
         "api_url": urls.absolute(f"/api/v1/articles/{article.id}"),
-        "slug": article.slug,
-        "title": article.title,
-        "summary": article.summary,
-        "body": article.body,
-        "image_url": article.image_url,
-        "image_caption": article.image_caption,
-        "image_type": article.image_type,
-        "image_length": article.image_length,
-        "author": {"slug": article.author.slug, "name": article.author.name} if article.author else None,
-        "category": {"slug": article.category.slug, "name": article.category.name} if article.category else None,
-        "tags": [{"slug": t.slug, "name": t.name} for t in article.tags],
+        **validation.record_from_article(article),
         "published": to_db(article.published),
         "updated": to_db(article.updated),
-        "status": article.status,
         "scheduled": article.status == "published" and article.published > now,
         "created_by": article.created_by,
         "updated_by": article.updated_by,

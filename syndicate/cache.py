@@ -49,6 +49,7 @@ from cachelib.redis import RedisCache
 from flask import Flask, Response, current_app, jsonify, request
 from flask_caching import Cache
 
+from .changes import signal_for
 from .feeds import prefers_html
 from .store import Store
 
@@ -90,6 +91,9 @@ SHORT_STATUSES = {301, 308, 404, 410}
 SHORT_MAX_AGE = 60
 STATIC_MAX_AGE = 86400
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Longest a writer that bypasses Syndicate (the sqlite3 shell) can go unnoticed; Syndicate's
+# own writes, from any process, are seen on the very next request (changes.py).
+SQLITE_CHECK_INTERVAL = 1.0
 FILL = "syndicate.cache.fill"  # environ flag: this request renders an entry for the fast path
 MIN_COMPRESS = 256
 GZIP_LEVEL = 6
@@ -483,6 +487,8 @@ class _Version(threading.local):
 
     store: Store | None = None
     data_version: int = -1
+    token: bytes | None = None
+    check_after: float = 0.0
     stamp: str = ""
     valid_until: float = 0.0
 
@@ -499,6 +505,7 @@ class ResponseCache:
         self.backend = backend
         self.clock = clock
         self.database = config["DATABASE"]
+        self.signal = signal_for(self.database)
         self.timezone = ZoneInfo(config["TIMEZONE"])
         self.bypass_prefixes = (*BYPASS_PREFIXES, (app.static_url_path or "/static") + "/")
         self.cache_control = default_cache_control(config)
@@ -613,15 +620,22 @@ class ResponseCache:
 
     # ---- what the content is now
     def stamp(self) -> str:
-        """The content version and today's date; cheap unless something changed."""
+        """The content version and today's date; cheap unless something changed.
+
+        A write through Syndicate in any process changes the shared change token (changes.py),
+        read from memory without a system call; SQLite itself is asked only when the token moved,
+        when a scheduled article or midnight is due, or once a second (for foreign writers)."""
         state = self.local
+        token = self.signal.token() if self.signal is not None else None
+        now = self.clock()
+        if token is not None and token == state.token and now < state.valid_until and now < state.check_after:
+            return state.stamp
         store = state.store
         if store is None:
             store = state.store = Store(self.database)
             state.data_version = -1
         data_version = store.data_version()
-        now = self.clock()
-        if data_version != state.data_version or now >= state.valid_until:
+        if data_version != state.data_version or token != state.token or now >= state.valid_until:
             # Next due time first: an article falling due between the two reads is then already
             # in the version, instead of being skipped until the following one is due.
             due = store.next_scheduled()
@@ -634,11 +648,14 @@ class ResponseCache:
             state.stamp = f"{version}|{today.isoformat()}"
             state.valid_until = valid_until
             state.data_version = data_version
+        state.token = token
+        state.check_after = now + SQLITE_CHECK_INTERVAL
         return state.stamp
 
     def reset_thread_store(self) -> None:
         """Drop this thread's connection (it is reopened on the next request)."""
         store, self.local.store = self.local.store, None
+        self.local.check_after = 0.0  # and ask SQLite again on the next request
         if store is not None:
             try:
                 store.close()

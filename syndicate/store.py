@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .changes import signal_for
 from .models import Article, Page, Scope, SearchHit, Term
 
 SCHEMA_VERSION = 2
@@ -213,6 +214,7 @@ class Store:
         self.clock = clock
         self.conn = connect(path)
         self.db = sqlite_utils.Database(self.conn)
+        self._changed = False  # a content write is waiting for its COMMIT to be announced
 
     def close(self) -> None:
         self.conn.close()
@@ -241,11 +243,22 @@ class Store:
             yield
         except BaseException:
             self.conn.execute("ROLLBACK")
+            self._changed = False
             raise
         else:
             self.conn.execute("COMMIT")
+            self._announce()
+
+    def _announce(self) -> None:
+        """After a COMMIT that changed content: tell every process (see changes.py)."""
+        if self._changed:
+            self._changed = False
+            signal = signal_for(self.path)
+            if signal is not None:
+                signal.signal()
 
     def _bump_generation(self) -> None:
+        self._changed = True
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES ('generation', '1') "
             "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
@@ -816,6 +829,9 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("ROLLBACK" if dry_run else "COMMIT")
+        if dry_run:
+            self._changed = False
+        self._announce()
         return created, updated, unchanged
 
     def _import_unchanged(self, r: dict[str, Any]) -> bool:
