@@ -465,11 +465,16 @@ class _LRU:
         self.lock = threading.Lock()
 
     def get(self, key: str) -> Entry | None:
-        with self.lock:
-            entry = self.data.get(key)
-            if entry is not None:
+        # No lock on the hot path: each OrderedDict operation is atomic under the GIL, and a
+        # reader blocked on a lock would hand the GIL around under load. A key evicted between
+        # the two calls just is not moved.
+        entry = self.data.get(key)
+        if entry is not None:
+            try:
                 self.data.move_to_end(key)
-            return entry
+            except KeyError:
+                pass
+        return entry
 
     def put(self, key: str, entry: Entry) -> None:
         with self.lock:
