@@ -192,6 +192,13 @@ def http_headers(response: Response) -> Response:
             max_age = min(SHORT_MAX_AGE, current_app.config["CACHE_MAX_AGE"])
             headers["Cache-Control"] = f"public, max-age={max_age}"
         return response
+    if status == 304:
+        # A view that answered the conditional request itself (feeds): RFC 9110 §15.4.5 wants
+        # the Cache-Control and Vary a 200 would have carried.
+        if "Cache-Control" not in headers:
+            headers["Cache-Control"] = default_cache_control(current_app.config)
+        response.vary.add("Accept-Encoding")
+        return response
     if status != 200 or response.is_streamed or response.direct_passthrough:
         return response
     if "ETag" not in headers:

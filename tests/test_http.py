@@ -102,3 +102,21 @@ def test_healthz_reports_the_database(db_copy, cache_type):
     assert client.get("/healthz").status_code == 503
     head = client.head("/healthz")
     assert head.status_code == 503 and head.data == b""
+
+
+def test_a_304_without_the_cache_still_carries_caching_headers(demo_db, tmp_path):
+    import shutil
+
+    from .conftest import make_app
+
+    shutil.copy(demo_db, tmp_path / "n.db")
+    client = make_app(tmp_path / "n.db", CACHE_TYPE="NullCache").test_client()
+    for path in ("/feed/", "/feed/atom/", "/"):
+        full = client.get(path)
+        again = client.get(path, headers={"If-None-Match": full.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b""
+        assert again.headers["ETag"] == full.headers["ETag"]
+        assert again.headers["Cache-Control"] == full.headers["Cache-Control"]
+        assert set(again.headers["Vary"].replace(" ", "").split(",")) == set(
+            full.headers["Vary"].replace(" ", "").split(",")
+        )
