@@ -97,15 +97,10 @@ class Processes:
         return proc
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in reversed(self.procs):
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        from deploy.stack import stop_processes
+
+        stop_processes(self.procs)
+        for proc in self.procs:
             if proc.log_file is not subprocess.DEVNULL:  # type: ignore[attr-defined]
                 proc.log_file.close()  # type: ignore[attr-defined]
         self.procs.clear()

@@ -82,6 +82,20 @@ def varnish_values(*, upstreams: Sequence[str], probe: bool = True) -> dict[str,
     return {"BACKENDS": "\n".join(backends), "DIRECTOR_ADD": "\n".join(adds)}
 
 
+def stop_processes(procs: Sequence[subprocess.Popen]) -> None:
+    """Terminate ``procs`` newest first (the proxy before its upstreams), then wait for each,
+    killing any that ignores SIGTERM for 10 s."""
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in reversed(procs):
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -209,15 +223,7 @@ class Stack:
 
     def stop(self) -> None:
         """Stop every process this stack started, proxy first, by pid."""
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in reversed(self.procs):
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        stop_processes(self.procs)
         self.procs.clear()
 
     def __enter__(self) -> Stack:
