@@ -69,11 +69,16 @@ class HostCheck:
     def __init__(self, wsgi_app, policy: str = CONTENT_SECURITY_POLICY) -> None:
         self.wsgi_app = wsgi_app
         self.headers = [("Content-Type", "text/plain; charset=utf-8"), *security_headers(policy).items()]
+        self.known: set[str] = set()
 
     def __call__(self, environ, start_response):
         host = environ.get("HTTP_HOST")
-        if host is not None and not _VALID_HOST.match(host):
-            body = b"400 Bad Request: the Host header is not a valid host name.\n"
-            start_response("400 Bad Request", [*self.headers, ("Content-Length", str(len(body)))])
-            return [body] if environ.get("REQUEST_METHOD") != "HEAD" else [b""]
-        return self.wsgi_app(environ, start_response)
+        if host is None or host in self.known:
+            return self.wsgi_app(environ, start_response)
+        if _VALID_HOST.match(host):
+            if len(self.known) < 64:  # the few names a site is reached by; never grows unbounded
+                self.known.add(host)
+            return self.wsgi_app(environ, start_response)
+        body = b"400 Bad Request: the Host header is not a valid host name.\n"
+        start_response("400 Bad Request", [*self.headers, ("Content-Length", str(len(body)))])
+        return [body] if environ.get("REQUEST_METHOD") != "HEAD" else [b""]
