@@ -41,6 +41,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
@@ -463,6 +464,24 @@ def storable(status: str, headers: list[tuple[str, str]]) -> bool:
     return content_type in CACHEABLE_TYPES
 
 
+def code_fingerprint(app: Flask) -> str:
+    """A hash of everything that shapes a rendered response: the package's Python files, the
+    templates and the feed stylesheet. By content, not time, so every machine running the same
+    release shares entries."""
+    package = Path(__file__).resolve().parent
+    files = sorted(package.rglob("*.py"))
+    if app.template_folder:
+        files += sorted(Path(app.root_path, app.template_folder).rglob("*"))
+    if app.static_folder:
+        files += [Path(app.static_folder, name) for name in ("feed.xsl", "feed.css", "style.css")]
+    digest = hashlib.blake2b(digest_size=8)
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(path.parent.parent)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 class _LRU:
     """A small bounded map of ready entries, least recently used out first."""
 
@@ -531,6 +550,9 @@ class ResponseCache:
                 "CACHE_STALE_WHILE_REVALIDATE",
             )
         }  # fmt: skip
+        # ...and between versions of the code: a deploy must never serve pages rendered by the
+        # previous templates or writers from a shared Redis.
+        identity["code"] = code_fingerprint(app)
         digest = hashlib.blake2b(json.dumps(identity, sort_keys=True).encode(), digest_size=8).hexdigest()
         self.prefix = f"syndicate:{_ENTRY_FORMAT}:{digest}:"
         size = max(1, min(config["CACHE_THRESHOLD"], int(config.get("CACHE_HOT_ENTRIES", 500))))

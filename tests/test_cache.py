@@ -574,3 +574,20 @@ def test_an_unusable_database_is_passed_to_flask_not_crashing_the_fast_path(cach
     cached_app.testing = False  # a real deployment: Flask answers 500, the middleware does not raise
     assert client.get("/_t/listing/").status_code == 500
     assert client.get("/healthz").status_code == 503
+
+
+def test_a_new_release_never_reads_the_previous_releases_entries(tmp_path):
+    """Entries are keyed by a hash of the code and templates, so a deploy that changes either
+    starts from an empty shared cache instead of serving pages rendered by the old code."""
+    from flask import Flask
+
+    from syndicate.cache import code_fingerprint
+
+    site = Flask("fingerprint", root_path=str(tmp_path), template_folder="templates")
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<h1>{{ title }}</h1>")
+    before = code_fingerprint(site)
+    assert code_fingerprint(site) == before  # stable: by content, not time
+    page.write_text("<h1 class=headline>{{ title }}</h1>")
+    assert code_fingerprint(site) != before
