@@ -151,6 +151,9 @@ def export_command(fmt: str, output) -> None:
     from .validation import record_from_article
 
     store = get_store()
+    # First line: what the articles do not carry (category order and descriptions, author bios).
+    terms = {"categories": store.term_records("category"), "authors": store.term_records("author")}
+    output.write(json.dumps({"syndicate_terms": terms}, ensure_ascii=False) + "\n")
     count = 0
     chunk: list = []
 

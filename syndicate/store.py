@@ -315,6 +315,13 @@ class Store:
         )
         return [(Term(kind, slug, name), count) for slug, name, count in rows]
 
+    def term_records(self, kind: str) -> list[dict[str, Any]]:
+        """Every author or category with its extra fields (bio; description, position), for export."""
+        columns = {"author": "slug, name, bio", "category": "slug, name, description, position"}[kind]
+        cursor = self.conn.execute(f"SELECT {columns} FROM {TERM_TABLES[kind]} ORDER BY slug")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
     def ensure_term(self, kind: str, slug: str, name: str) -> int:
         """The id of a term, creating it (inside the caller's transaction) when new."""
         table = TERM_TABLES[kind]

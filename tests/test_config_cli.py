@@ -104,9 +104,20 @@ def test_export_then_import_round_trips(demo_app, tmp_path):
     result = demo_app.test_cli_runner().invoke(args=["export", "-o", str(out)])
     assert result.exit_code == 0, result.output
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 600
-    first = json.loads(lines[0])
+    assert len(lines) == 1 + 600  # the terms line, then every article
+    terms = json.loads(lines[0])["syndicate_terms"]
+    assert [c["name"] for c in sorted(terms["categories"], key=lambda c: c["position"])][:3] == [
+        "World",
+        "Middle East",
+        "Politics",
+    ]
+    first = json.loads(lines[1])
     assert {"guid", "slug", "title", "body", "published", "updated", "status", "tags"} <= set(first)
+
+    target = make_app(tmp_path / "target.db")
+    assert target.test_cli_runner().invoke(args=["import", str(out)]).exit_code == 0
+    nav = target.test_client().get("/").get_data(as_text=True)
+    assert nav.index(">World<") < nav.index(">Middle East<") < nav.index(">Politics<")  # the newsroom's order
 
 
 def test_tokens_are_created_listed_and_revoked(runner):
@@ -148,7 +159,7 @@ def test_export_import_keeps_old_slugs_redirecting(tmp_path):
         store.save_article(article_record({"guid": first.guid, "title": "New headline", "category": "World"}, now=now))
     out = tmp_path / "export.jsonl"
     assert source.test_cli_runner().invoke(args=["export", "-o", str(out)]).exit_code == 0
-    assert json.loads(out.read_text())["previous_slugs"] == ["old-headline"]
+    assert json.loads(out.read_text().splitlines()[1])["previous_slugs"] == ["old-headline"]
 
     target = make_app(tmp_path / "target.db")
     result = target.test_cli_runner().invoke(args=["import", str(out)])

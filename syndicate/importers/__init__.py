@@ -317,6 +317,10 @@ def run_import(
             if entry.data is None:  # not an article (a WordPress page...): progress only
                 continue
             data = entry.data
+            if fmt == "jsonl" and "syndicate_terms" in data:
+                if not dry_run:
+                    _apply_terms(store, data["syndicate_terms"], entry.where, ctx)
+                continue
             if fmt in ("jsonl", "csv"):
                 apply_identity(data)
                 for key in [k for k in data if k not in FIELDS]:
@@ -345,6 +349,35 @@ def run_import(
         flush()
     summary.ignored = dict(parsed.ignored)
     return summary
+
+
+def _apply_terms(store, terms: Any, where: str, ctx: Context) -> None:
+    """The term line of ``syndicate export``: categories (order, description) and authors (bio)."""
+    from ..content import SLUG_RE, clean_text
+
+    kinds = {"categories": ("category", ("description", "position")), "authors": ("author", ("bio",))}
+    if not isinstance(terms, dict):
+        ctx.warn(f"{where}: ignoring a malformed syndicate_terms line")
+        return
+    for key, (kind, extras) in kinds.items():
+        stored = {record["slug"]: record for record in store.term_records(kind)}
+        for item in terms.get(key) or []:
+            slug = item.get("slug") if isinstance(item, dict) else None
+            name = clean_text(item.get("name") or "") if isinstance(item, dict) else ""
+            if not isinstance(slug, str) or not SLUG_RE.match(slug) or not name:
+                ctx.warn(f"{where}: ignoring a {kind} without a valid slug and name")
+                continue
+            values = {}
+            for extra in extras:
+                value = item.get(extra)
+                if extra == "position" and isinstance(value, int) and not isinstance(value, bool):
+                    values[extra] = value
+                elif extra != "position" and isinstance(value, str):
+                    values[extra] = clean_text(value, single_line=False)
+            current = stored.get(slug)
+            if current is not None and all(current[k] == v for k, v in {"name": name, **values}.items()):
+                continue  # unchanged: no write, so a re-run changes nothing
+            store.save_term(kind, slug, name, **values)
 
 
 def _keep_stored_dates(store, data: dict[str, Any]) -> None:
