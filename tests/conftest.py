@@ -74,6 +74,14 @@ def demo_app(demo_db, tmp_path):
 
 
 @pytest.fixture
+def db_copy(demo_db, tmp_path):
+    """A private copy of the demo archive's file, for tests that build their own app on it."""
+    path = tmp_path / "site.db"
+    shutil.copy(demo_db, path)
+    return path
+
+
+@pytest.fixture
 def demo_client(demo_app):
     return demo_app.test_client()
 

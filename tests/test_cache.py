@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import shutil
 import threading
 import time
 from collections import Counter
@@ -127,13 +126,6 @@ def build(db_path, *, slow: float = 0.0, **config):
     app = make_app(db_path, **config)
     app.renders = add_routes(app, slow=slow)
     return app
-
-
-@pytest.fixture
-def db_copy(demo_db, tmp_path):
-    path = tmp_path / "site.db"
-    shutil.copy(demo_db, path)
-    return path
 
 
 @pytest.fixture

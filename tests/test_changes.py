@@ -4,7 +4,6 @@ without the cache asking SQLite on every request; a foreign writer within a seco
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -26,14 +25,12 @@ WRITER = textwrap.dedent(
 )
 
 
-def _cached_client(demo_db, tmp_path):
-    path = tmp_path / "shared.db"
-    shutil.copy(demo_db, path)
+def _cached_client(path):
     return path, make_app(path, CACHE_TYPE="SimpleCache").test_client()
 
 
-def test_a_write_in_another_process_is_seen_on_the_very_next_request(demo_db, tmp_path):
-    path, client = _cached_client(demo_db, tmp_path)
+def test_a_write_in_another_process_is_seen_on_the_very_next_request(db_copy):
+    path, client = _cached_client(db_copy)
     assert client.get("/").headers["X-Cache"] == "miss"
     assert client.get("/").headers["X-Cache"] == "hit"
     before = signal_for(str(path)).token()
@@ -45,10 +42,10 @@ def test_a_write_in_another_process_is_seen_on_the_very_next_request(demo_db, tm
     assert b"Zebracorn sighted in Geneva" in response.data
 
 
-def test_a_hit_does_not_ask_sqlite(demo_db, tmp_path):
+def test_a_hit_does_not_ask_sqlite(db_copy):
     from syndicate import cache
 
-    path, client = _cached_client(demo_db, tmp_path)
+    path, client = _cached_client(db_copy)
     client.get("/feed/")
     statements: list[str] = []
     cache.response_cache(client.application).local.store.conn.set_trace_callback(statements.append)
@@ -57,8 +54,8 @@ def test_a_hit_does_not_ask_sqlite(demo_db, tmp_path):
     assert len(statements) <= 1  # at most the once-a-second safety check
 
 
-def test_a_foreign_writer_is_noticed_within_a_second(demo_db, tmp_path):
-    path, client = _cached_client(demo_db, tmp_path)
+def test_a_foreign_writer_is_noticed_within_a_second(db_copy):
+    path, client = _cached_client(db_copy)
     first = client.get("/")
     assert client.get("/").headers["X-Cache"] == "hit"
     conn = sqlite3.connect(path)

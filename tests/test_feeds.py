@@ -380,13 +380,10 @@ BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/av
 
 
 @pytest.mark.parametrize("cache_type", ["SimpleCache", "NullCache"])
-def test_browsers_get_feeds_as_xml_for_the_stylesheet_readers_get_feed_types(demo_db, tmp_path, cache_type):
-    import shutil
-
+def test_browsers_get_feeds_as_xml_for_the_stylesheet_readers_get_feed_types(db_copy, cache_type):
     from .conftest import make_app
 
-    shutil.copy(demo_db, tmp_path / "d.db")
-    client = make_app(tmp_path / "d.db", CACHE_TYPE=cache_type).test_client()
+    client = make_app(db_copy, CACHE_TYPE=cache_type).test_client()
     cases = (("/feed/", "application/rss+xml"), ("/category/economy/feed/atom/", "application/atom+xml"))
     for path, feed_type in cases:
         plain = client.get(path)

@@ -35,10 +35,9 @@ def _dump_dom(chromium: str, url: str) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("cache_type", ["SimpleCache", "NullCache"])
 @pytest.mark.parametrize("path", ["/feed/", "/feed/atom/"])
-def test_chromium_renders_the_real_feed_through_the_stylesheet(demo_db, tmp_path, live_server, path, cache_type):
+def test_chromium_renders_the_real_feed_through_the_stylesheet(db_copy, live_server, path, cache_type):
     chromium = require_tool("chromium")
-    shutil.copy(demo_db, tmp_path / "demo.db")
-    app = make_app(tmp_path / "demo.db", CACHE_TYPE=cache_type)
+    app = make_app(db_copy, CACHE_TYPE=cache_type)
     server = live_server(app)
     dom = _dump_dom(chromium, server.url + path)
     assert "This is a web feed" in dom, dom[:500]

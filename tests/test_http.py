@@ -3,19 +3,10 @@ validators, conditional requests and HEAD still work; /healthz; static files' Ca
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from tests.conftest import make_app
 from tests.test_cache import add_routes
-
-
-@pytest.fixture
-def db_copy(demo_db, tmp_path):
-    path = tmp_path / "site.db"
-    shutil.copy(demo_db, path)
-    return path
 
 
 @pytest.fixture
@@ -104,13 +95,8 @@ def test_healthz_reports_the_database(db_copy, cache_type):
     assert head.status_code == 503 and head.data == b""
 
 
-def test_a_304_without_the_cache_still_carries_caching_headers(demo_db, tmp_path):
-    import shutil
-
-    from .conftest import make_app
-
-    shutil.copy(demo_db, tmp_path / "n.db")
-    client = make_app(tmp_path / "n.db", CACHE_TYPE="NullCache").test_client()
+def test_a_304_without_the_cache_still_carries_caching_headers(db_copy):
+    client = make_app(db_copy, CACHE_TYPE="NullCache").test_client()
     for path in ("/feed/", "/feed/atom/", "/"):
         full = client.get(path)
         again = client.get(path, headers={"If-None-Match": full.headers["ETag"]})
