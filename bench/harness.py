@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,24 +60,10 @@ def child_env(**settings: str) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
-    """Block until something accepts connections on 127.0.0.1:port (or the process died)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+# One implementation of each, shared with the deployment scripts (deploy/stack.py).
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from deploy.stack import free_port, stop_processes, wait_for_port  # noqa: E402, F401 (re-exported for the bench scripts)
 
 
 class Processes:
@@ -97,8 +82,6 @@ class Processes:
         return proc
 
     def stop(self) -> None:
-        from deploy.stack import stop_processes
-
         stop_processes(self.procs)
         for proc in self.procs:
             if proc.log_file is not subprocess.DEVNULL:  # type: ignore[attr-defined]

@@ -102,18 +102,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+def wait_for_port(
+    port: int, proc: subprocess.Popen | None = None, log: Path | None = None, timeout: float = 30.0
+) -> None:
+    """Block until something accepts connections on 127.0.0.1:port; fail early, with the tail
+    of its log, if ``proc`` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening on {port}:\n{tail}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"{proc.args[0]} is not listening on 127.0.0.1:{port} after {timeout} s")
+    raise RuntimeError(f"nothing is listening on 127.0.0.1:{port} after {timeout} s")
 
 
 @dataclass
