@@ -172,18 +172,39 @@ def export_command(fmt: str, output) -> None:
     click.echo(f"Exported {count} articles.", err=True)
 
 
+def _server_option(flag: str, name: str, help: str):
+    """A ``serve`` option overriding the setting ``name``, with the setting's own bounds."""
+    from .config import INT_LIMITS
+
+    low, high = INT_LIMITS[name]
+    return click.option(flag, name.lower(), type=click.IntRange(low, high), help=f"{help} [setting {name}]")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@_server_option("--threads", "SERVER_THREADS", "Worker threads.")
+@_server_option("--connection-limit", "SERVER_CONNECTION_LIMIT", "Open connections kept at most.")
+@_server_option("--channel-timeout", "SERVER_CHANNEL_TIMEOUT", "Seconds an idle connection is kept.")
+@_server_option("--header-timeout", "SERVER_HEADER_TIMEOUT", "Seconds a client may take to send its headers.")
+@_server_option("--max-header-size", "SERVER_MAX_HEADER_SIZE", "Largest request line and headers, bytes.")
+@_server_option("--backlog", "SERVER_BACKLOG", "Connections waiting in the kernel to be accepted.")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int) -> None:
-    """Serve the site and feeds under waitress (production WSGI server)."""
+def serve_command(host: str, port: int, **limits: int | None) -> None:
+    """Serve the site and feeds under waitress (production WSGI server).
+
+    The limits default to the SERVER_* settings (instance/config.py or SYNDICATE_* variables);
+    request bodies are limited by MAX_CONTENT_LENGTH."""
     from .server import serve
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"Serving {app.config['SITE_TITLE']} on http://{host}:{port}/ ({threads} threads)")
-    serve(app, host=host, port=port, threads=threads)
+    app.config.update({name.upper(): value for name, value in limits.items() if value is not None})
+    cfg = app.config
+    click.echo(
+        f"Serving {cfg['SITE_TITLE']} on http://{host}:{port}/ ({cfg['SERVER_THREADS']} threads,"
+        f" up to {cfg['SERVER_CONNECTION_LIMIT']} connections)"
+    )
+    serve(app, host=host, port=port)
 
 
 @click.command("stats")

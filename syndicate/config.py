@@ -53,9 +53,19 @@ DEFAULTS: dict[str, Any] = {
     "CONTENT_SECURITY_POLICY": "",
     # Publishing API: largest accepted request body, in bytes.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # `syndicate serve` (waitress): worker threads; open connections it keeps (idle ones cost
+    # one file descriptor each, no thread); seconds an idle connection is kept; seconds a client
+    # may take to send a request's headers (slow senders are cut off); largest request line and
+    # headers, bytes; connections waiting in the kernel to be accepted. server.py reads these.
+    "SERVER_THREADS": 8,
+    "SERVER_CONNECTION_LIMIT": 4096,
+    "SERVER_CHANNEL_TIMEOUT": 30,
+    "SERVER_HEADER_TIMEOUT": 15,
+    "SERVER_MAX_HEADER_SIZE": 65536,
+    "SERVER_BACKLOG": 1024,
 }
 
-_INT_LIMITS = {
+INT_LIMITS = {
     "PER_PAGE": (1, 200),
     "FEED_ITEMS": (1, 500),
     "FEED_TTL": (0, 10080),
@@ -66,6 +76,12 @@ _INT_LIMITS = {
     "MAX_CONTENT_LENGTH": (1024, 10**9),
     "WEBSUB_ATTEMPTS": (1, 20),
     "CACHE_HOT_ENTRIES": (1, 1_000_000),
+    "SERVER_THREADS": (1, 256),
+    "SERVER_CONNECTION_LIMIT": (16, 1_000_000),
+    "SERVER_CHANNEL_TIMEOUT": (1, 86400),
+    "SERVER_HEADER_TIMEOUT": (1, 3600),
+    "SERVER_MAX_HEADER_SIZE": (4096, 1_048_576),
+    "SERVER_BACKLOG": (16, 65535),
 }
 _POSITIVE_NUMBERS = ("WEBSUB_BACKOFF", "WEBSUB_TIMEOUT", "WEBSUB_SCHEDULE_POLL")
 _CACHE_TYPES = {"SimpleCache", "FileSystemCache", "RedisCache", "NullCache"}
@@ -124,7 +140,7 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
         if not str(cfg.get(name, "")).strip():
             raise ConfigError(f"{name} must not be empty")
 
-    for name, (low, high) in _INT_LIMITS.items():
+    for name, (low, high) in INT_LIMITS.items():
         value = cfg.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")

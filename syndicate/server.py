@@ -1,19 +1,98 @@
-"""Running Syndicate under waitress: the server settings in one place, plus one fix.
+"""Running Syndicate under waitress: the server settings in one place, and our changes to it.
 
-waitress 3.0 closes the connection after every response without a body that carries no
-Content-Length (304 Not Modified, 204), although HTTP/1.1 lets such a response end at its
-headers. Feed readers revalidate with conditional requests all day, so every 304 would cost
-them a new TCP connection. The task class below keeps those connections open; everything
-else is waitress's own behaviour.
+- Limits from the ``SERVER_*`` settings (config.py), with poll() instead of select() (which
+  fails beyond 1,024 file descriptors), the open-file limit raised to fit the connection limit,
+  and waitress's body limit following ``MAX_CONTENT_LENGTH``.
+- A header deadline: a client that takes longer than ``SERVER_HEADER_TIMEOUT`` seconds to send
+  a request's headers (slowloris, one byte now and then) is disconnected; waitress alone only
+  closes connections that are wholly silent.
+- The header gate (gate.py) asked as soon as a request's headers are parsed, so a body the API
+  would refuse is never read.
+- Errors waitress answers itself (bad request, headers or body too large) in the API's JSON
+  under /api/, with our security headers everywhere.
+- Keep-alive after a bodiless response: waitress 3.0 closes the connection after every
+  response without a body that carries no Content-Length (304, 204), although HTTP/1.1 lets
+  such a response end at its headers; feed readers revalidate all day.
+- The "Task queue depth" warning, logged by waitress for every request that has to wait for
+  a thread, logged at most once per interval (log.py).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import resource
+import time
+from collections.abc import Mapping
 from typing import Any
 
 import waitress
 from waitress.channel import HTTPChannel
-from waitress.task import WSGITask
+from waitress.parser import HTTPRequestParser, crack_first_line
+from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import Error, RequestEntityTooLarge
+
+from . import log, security
+from .gate import HeaderGate, Refusal, is_api_path
+
+logger = logging.getLogger(__name__)
+
+# Room for chunk framing on top of MAX_CONTENT_LENGTH: waitress counts a chunked body's raw
+# bytes, and the application enforces the exact limit on the decoded body.
+BODY_FRAMING_ROOM = 64 * 1024
+# File descriptors beyond one per connection: the listening socket, waitress's trigger pipe,
+# the SQLite files of every thread, log files, bodies spooled to temporary files.
+FD_HEADROOM = 256
+
+
+class _Refused(Error):
+    """A refusal from the header gate, in waitress's error shape."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.message)
+        self.code = refusal.status
+        self.reason = _REASONS.get(refusal.status, "Refused")
+        self.headers = refusal.headers
+
+
+_REASONS = {401: "Unauthorized", 403: "Forbidden", 413: "Content Too Large"}
+
+
+class _Parser(HTTPRequestParser):
+    """waitress's parser, plus the time a request began and the header gate."""
+
+    gate: HeaderGate | None = None  # set on a per-server subclass
+    _gated = False
+
+    def __init__(self, adj) -> None:
+        super().__init__(adj)
+        self.started = time.monotonic()
+        self.head = b""  # the first bytes, to name the path of a request waitress cannot parse
+
+    def received(self, data: bytes) -> int:
+        if not self.headers_finished and len(self.head) < 4096:
+            self.head += data[: 4096 - len(self.head)]
+        consumed = super().received(data)
+        if self.headers_finished and not self._gated:
+            self._gated = True
+            self._ask_gate()
+        return consumed
+
+    def _ask_gate(self) -> None:
+        if self.gate is None or (self.error is not None and not isinstance(self.error, RequestEntityTooLarge)):
+            return
+        refusal = self.gate.check(
+            self.command,
+            self.path,
+            self.content_length,
+            self.chunked,
+            self.headers.get("AUTHORIZATION", ""),
+        )
+        if refusal is not None:
+            self.error = _Refused(refusal)
+            self.completed = True
+            self.expect_continue = False  # never invite a body we will not read
+            self.connection_close = True
 
 
 class _BodylessKeepAliveTask(WSGITask):
@@ -28,20 +107,127 @@ class _BodylessKeepAliveTask(WSGITask):
         super().set_close_on_finish()
 
 
+class _ErrorTask(ErrorTask):
+    """waitress's own refusals: JSON ``{"error", "status"}`` under /api/ (as errors.py answers
+    there), plain text elsewhere; security headers on both."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        status, headers, body = error.to_response(self.channel.server.adj.ident)
+        path = _request_path(self.request)
+        if path is not None and is_api_path(path):
+            message = error.body if isinstance(error, _Refused) else f"{error.reason}: {error.body}"
+            body = json.dumps({"error": message, "status": error.code}).encode()
+            headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+        self.status = status
+        self.response_headers.extend(headers)
+        self.response_headers.extend(getattr(error, "headers", {}).items())
+        self.response_headers.extend(self.channel.server.security_headers)
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+def _request_path(request: _Parser) -> str | None:
+    """The path of a request, even one waitress refused before parsing it (headers too large,
+    a malformed header line); None when its request line itself is unreadable."""
+    head = getattr(request, "head", b"")
+    line = head.split(b"\r\n", 1)[0] if b"\r\n" in head else b""
+    try:
+        _command, uri, _version = crack_first_line(line)
+    except Exception:  # waitress's ParsingError and decoding errors alike: no path to tell
+        return None
+    return uri.split(b"?", 1)[0].decode("latin-1") or None
+
+
 class _Channel(HTTPChannel):
     task_class = _BodylessKeepAliveTask
+    error_task_class = _ErrorTask
+    parser_class = _Parser
 
 
-def create_server(app: Any, host: str = "127.0.0.1", port: int = 8000, threads: int = 8, **settings: Any):
-    """A waitress server for ``app`` (any WSGI app) with our settings and the keep-alive fix.
-    The benchmarks use this same function for their bare-WSGI floor, so ratios compare like
-    with like."""
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="Syndicate", **settings)
-    server.channel_class = _Channel
+def server_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """waitress adjustments from our settings (config.py documents each)."""
+    channel_timeout, header_timeout = config["SERVER_CHANNEL_TIMEOUT"], config["SERVER_HEADER_TIMEOUT"]
+    return {
+        "threads": config["SERVER_THREADS"],
+        "connection_limit": config["SERVER_CONNECTION_LIMIT"],
+        "channel_timeout": channel_timeout,
+        # How often both timeouts are looked at: often enough to keep them within ~25 %.
+        "cleanup_interval": max(1, min(channel_timeout, header_timeout) // 4),
+        "max_request_header_size": config["SERVER_MAX_HEADER_SIZE"],
+        "max_request_body_size": config["MAX_CONTENT_LENGTH"] + BODY_FRAMING_ROOM,
+        "backlog": config["SERVER_BACKLOG"],
+        "asyncore_use_poll": True,
+    }
+
+
+def fit_open_files(connection_limit: int) -> int:
+    """Raise the soft open-file limit to what ``connection_limit`` connections need, up to the
+    hard limit; returns the connection limit that fits (lower, with a warning, if the hard
+    limit is too low)."""
+    needed = connection_limit + FD_HEADROOM
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        fitted = max(16, soft - FD_HEADROOM)
+        logger.warning(
+            "the open-file limit (%d, hard limit %d) is too low for SERVER_CONNECTION_LIMIT=%d: "
+            "accepting at most %d connections (raise it with ulimit -n or LimitNOFILE=)",
+            soft,
+            hard,
+            connection_limit,
+            fitted,
+        )
+        return fitted
+    return connection_limit
+
+
+def _maintenance_with_header_deadline(server, header_timeout: float):
+    """waitress's maintenance (closing silent connections), plus: close a connection whose
+    current request began more than ``header_timeout`` seconds ago and still has no complete
+    headers, however it trickles."""
+    waitress_maintenance = server.maintenance
+
+    def maintenance(now: float) -> None:
+        waitress_maintenance(now)
+        cutoff = time.monotonic() - header_timeout
+        for channel in list(server.active_channels.values()):
+            request = channel.request
+            if request is not None and not request.headers_finished and request.started < cutoff:
+                channel.will_close = True
+
+    return maintenance
+
+
+def create_server(app: Any, host: str = "127.0.0.1", port: int = 8000, threads: int | None = None, **settings: Any):
+    """A waitress server for ``app`` with our changes. With our Flask app, the limits come from
+    its settings (``settings`` override them) and the header gate guards its API; any other
+    WSGI app (the benchmarks' bare floor) gets waitress's defaults plus the same changes, so
+    ratios compare like with like."""
+    config = getattr(app, "config", None)
+    ours = isinstance(config, Mapping) and "SERVER_CONNECTION_LIMIT" in config
+    adjustments = {**(server_settings(config) if ours else {"asyncore_use_poll": True}), **settings}
+    if threads is not None:
+        adjustments["threads"] = threads
+    adjustments.setdefault("threads", 8)
+    adjustments["connection_limit"] = fit_open_files(adjustments.get("connection_limit", 100))
+    server = waitress.create_server(app, host=host, port=port, ident="Syndicate", **adjustments)
+    gate = HeaderGate(config["DATABASE"], config["MAX_CONTENT_LENGTH"]) if ours else None
+    parser = type("_Parser", (_Parser,), {"gate": gate})
+    server.channel_class = type("_Channel", (_Channel,), {"parser_class": parser})
+    policy = (config.get("CONTENT_SECURITY_POLICY") if ours else "") or security.CONTENT_SECURITY_POLICY
+    server.security_headers = list(security.security_headers(policy).items())
+    if ours:
+        server.maintenance = _maintenance_with_header_deadline(server, config["SERVER_HEADER_TIMEOUT"])
+    log.quiet_queue_warnings()
     return server
 
 
-def serve(app: Any, host: str, port: int, threads: int, **settings: Any) -> None:
+def serve(app: Any, host: str, port: int, threads: int | None = None, **settings: Any) -> None:
     server = create_server(app, host=host, port=port, threads=threads, **settings)
     try:
         server.run()
