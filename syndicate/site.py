@@ -11,13 +11,14 @@ import json
 import re
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, RequestRedirect
 
 from .content import clean_text
 from .db import get_store
@@ -38,6 +39,9 @@ MONTHS = [
     "July", "August", "September", "October", "November", "December",
 ]  # fmt: skip
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+# Publication years stop at 9998 (validation.parse_time refuses later ones), and the archive of
+# December 9999 would end past the largest date Python can represent.
+LAST_ARCHIVE_YEAR = 9998
 # A page number is 1 to 999,999,999, written without a sign or leading zeros; anything else
 # ("0", "-1", "abc", 20 digits) is a 404, never an int() of unbounded size.
 _PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
@@ -147,6 +151,8 @@ def _date_scope(year: str, month: str | None = None, day: str | None = None) -> 
         date(int(year), int(month or 1), int(day or 1))
     except ValueError:
         raise PageNotFound(description="There is no such date.") from None  # 2026/02/30, year 0000
+    if int(year) > LAST_ARCHIVE_YEAR:
+        raise PageNotFound(description="Nothing was published here.")
     crumbs = [(year, f"/{year}/")]
     if month is None:
         return Scope("year", year), crumbs
@@ -428,6 +434,17 @@ def robots() -> Response:
 # ------------------------------------------------------------------------------ wiring
 
 
+def site_url_redirects() -> Response | None:
+    """Routing's own redirects (``/2026/11`` to ``/2026/11/``) with a Location on ``SITE_URL``,
+    as feeds build their links: Werkzeug would build it from the request's Host header, which
+    any client can set (and a cache in front would keep and hand to everyone)."""
+    exc = request.routing_exception
+    if not isinstance(exc, RequestRedirect):
+        return None
+    target = urlsplit(exc.new_url)
+    return redirect(absolute(target.path) + (f"?{target.query}" if target.query else ""), code=exc.code)
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["d4"] = _YearConverter
     app.url_map.converters["d2"] = _TwoDigitConverter
@@ -440,3 +457,4 @@ def init_app(app: Flask) -> None:
         page_path=page_path,
     )
     app.register_blueprint(bp)
+    app.before_request(site_url_redirects)
