@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import resource
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -40,6 +41,12 @@ logger = logging.getLogger(__name__)
 # Room for chunk framing on top of MAX_CONTENT_LENGTH: waitress counts a chunked body's raw
 # bytes, and the application enforces the exact limit on the decoded body.
 BODY_FRAMING_ROOM = 64 * 1024
+# After refusing a body, the connection reads and throws away what the client still sends, for
+# at most this long and this much, before closing (nginx's "lingering close"): closing with
+# unread bytes would reset the connection, and a client sending its body eagerly could lose
+# the answer.
+LINGER_SECONDS = 5.0
+LINGER_BYTES = 64 * 1024 * 1024
 # File descriptors beyond one per connection: the listening socket, waitress's trigger pipe,
 # the SQLite files of every thread, log files, bodies spooled to temporary files.
 FD_HEADROOM = 256
@@ -76,7 +83,13 @@ class _Parser(HTTPRequestParser):
         if self.headers_finished and not self._gated:
             self._gated = True
             self._ask_gate()
+            if self.error is not None and self.has_body:
+                return len(data)  # the start of a refused body: not a next request to parse
         return consumed
+
+    @property
+    def has_body(self) -> bool:
+        return self.content_length > 0 or self.chunked
 
     def _ask_gate(self) -> None:
         if self.gate is None or (self.error is not None and not isinstance(self.error, RequestEntityTooLarge)):
@@ -124,6 +137,8 @@ class _ErrorTask(ErrorTask):
         self.response_headers.extend(getattr(error, "headers", {}).items())
         self.response_headers.extend(self.channel.server.security_headers)
         self.set_close_on_finish()
+        if getattr(self.request, "has_body", False):
+            self.channel.linger_pending = True
         self.content_length = len(body)
         self.write(body)
 
@@ -144,6 +159,40 @@ class _Channel(HTTPChannel):
     task_class = _BodylessKeepAliveTask
     error_task_class = _ErrorTask
     parser_class = _Parser
+    linger_pending = False  # a body was refused: drain it after the answer instead of resetting
+    linger_until = 0.0  # while draining: when to give up (time.monotonic())
+    drained = 0
+
+    def readable(self) -> bool:
+        return bool(self.linger_until) or super().readable()
+
+    def writable(self) -> bool:
+        return not self.linger_until and super().writable()
+
+    def handle_read(self) -> None:
+        if not self.linger_until:
+            return super().handle_read()
+        try:
+            data = self.socket.recv(65536)
+        except OSError:
+            data = b""
+        self.drained += len(data)
+        if not data or self.drained > LINGER_BYTES or time.monotonic() > self.linger_until:
+            self.linger_until = 0.0
+            self.handle_close()
+
+    def handle_close(self) -> None:
+        if self.linger_pending and not self.linger_until and not self.total_outbufs_len and self.connected:
+            self.linger_pending = False
+            try:
+                self.socket.shutdown(socket.SHUT_WR)  # the answer is complete: FIN, then drain
+            except OSError:
+                return super().handle_close()
+            self.linger_until = time.monotonic() + LINGER_SECONDS
+            self.will_close = self.close_when_flushed = False
+            return None
+        self.linger_until = 0.0
+        return super().handle_close()
 
 
 def server_settings(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -199,6 +248,8 @@ def _maintenance_with_header_deadline(server, header_timeout: float):
             request = channel.request
             if request is not None and not request.headers_finished and request.started < cutoff:
                 channel.will_close = True
+            if channel.linger_until and channel.linger_until < time.monotonic():
+                channel.handle_close()  # a silent client after a refusal
 
     return maintenance
 

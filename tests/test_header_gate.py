@@ -92,16 +92,25 @@ def test_a_chunked_body_needs_a_token_and_is_bounded(app, tokens, live_server):
     chunk = b"x" * 65536
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(head)
-        sent = 0
-        try:
-            while sent < 8 * 1024 * 1024:  # four times the limit: refused long before
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                sent += len(chunk)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        answer = sock.recv(65536)
+        for _ in range(64):  # 4 MiB, twice the limit
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert b'"status": 413' in answer and sent < 8 * 1024 * 1024
+    assert b'"status": 413' in answer  # waitress's cut-off (the API's own 413 has no "status")
+
+
+def test_a_client_sending_its_refused_body_eagerly_still_reads_the_answer(app, live_server):
+    server = live_server(app)
+    body = b"[" + b"0," * 2_000_000 + b"0]"  # 4 MB, sent without waiting, as most clients do
+    for head in (post_head(length=len(body)), post_head(path="/search", length=len(body))):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head + body)  # the server drains what it refused instead of resetting
+            answer = b""
+            while data := sock.recv(65536):
+                answer += data
+        assert answer.split(b" ", 2)[1] in (b"401", b"413") and answer.endswith((b"}", b")")), answer[-200:]
 
 
 def test_a_body_within_the_limit_with_a_write_token_still_works(app, tokens, live_server):
