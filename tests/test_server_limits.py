@@ -11,7 +11,6 @@ import resource
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -135,19 +134,21 @@ def test_the_open_file_limit_is_raised_to_fit_the_connection_limit():
 
 
 def test_the_queue_warning_is_logged_once_per_interval(app, live_server, caplog):
-    limit = log.quiet_queue_warnings()
-    limit.next_at, limit.dropped = float("-inf"), 0
     server = live_server(app, threads=1)
+    installed = [f for f in logging.getLogger(log.QUEUE_LOGGER).filters if isinstance(f, log.RateLimit)]
+    assert len(installed) == 1, "the server did not rate-limit waitress's queue warning"
+    limit = installed[0]
+    limit.next_at, limit.dropped = float("-inf"), 0  # as if the last warning were long ago
     caplog.set_level(logging.WARNING, logger=log.QUEUE_LOGGER)
 
-    def request() -> None:
-        get(server.port, "/search?q=storm")
-
-    burst = [threading.Thread(target=request) for _ in range(30)]
-    for thread in burst:
-        thread.start()
-    for thread in burst:
-        thread.join(timeout=30)
+    # 30 requests sent at once to one thread: each one that finds it busy makes waitress warn.
+    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=30) for _ in range(30)]
+    for sock in socks:
+        sock.sendall(b"GET /search?q=storm HTTP/1.1\r\nHost: news.example.com\r\nConnection: close\r\n\r\n")
+    for sock in socks:
+        while sock.recv(65536):
+            pass
+        sock.close()
     queue_lines = [r for r in caplog.records if r.name == log.QUEUE_LOGGER]
     assert len(queue_lines) == 1 and "Task queue depth" in queue_lines[0].getMessage()
     assert limit.dropped > 0  # waitress did warn again and again; the filter held them back
