@@ -137,8 +137,9 @@ class _ErrorTask(ErrorTask):
         self.response_headers.extend(getattr(error, "headers", {}).items())
         self.response_headers.extend(self.channel.server.security_headers)
         self.set_close_on_finish()
-        if getattr(self.request, "has_body", False):
-            self.channel.linger_pending = True
+        # The client may still be sending (a refused body, headers over the limit): drain it
+        # after the answer rather than reset the connection under it.
+        self.channel.linger_pending = True
         self.content_length = len(body)
         self.write(body)
 
