@@ -269,6 +269,7 @@ def create_server(app: Any, host: str = "127.0.0.1", port: int = 8000, threads: 
     adjustments["connection_limit"] = fit_open_files(adjustments.get("connection_limit", 100))
     server = waitress.create_server(app, host=host, port=port, ident="Syndicate", **adjustments)
     gate = HeaderGate(config["DATABASE"], config["MAX_CONTENT_LENGTH"]) if ours else None
+    server.header_gate = gate
     parser = type("_Parser", (_Parser,), {"gate": gate})
     server.channel_class = type("_Channel", (_Channel,), {"parser_class": parser})
     policy = (config.get("CONTENT_SECURITY_POLICY") if ours else "") or security.CONTENT_SECURITY_POLICY
@@ -287,3 +288,5 @@ def serve(app: Any, host: str, port: int, threads: int | None = None, **settings
         pass
     finally:
         server.close()
+        if server.header_gate is not None:
+            server.header_gate.close()
