@@ -9,7 +9,6 @@ import json
 import secrets
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -65,13 +64,13 @@ def _parse_until(value: str | None) -> datetime:
 @with_appcontext
 def demo_command(count: int, seed: int, until: str | None) -> None:
     """Fill the database with a deterministic demo news archive."""
-    from . import demo
+    from . import demo, media_folder
     from .validation import article_record
 
     until_dt = _parse_until(until)
     store = get_store()
     store.migrate()
-    demo.write_images(Path(current_app.static_folder) / "demo")
+    demo.write_images(media_folder(current_app) / "demo")
     for position, name in enumerate(demo.CATEGORIES):
         from .content import slugify
 
