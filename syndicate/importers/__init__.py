@@ -24,7 +24,8 @@ as ``unchanged`` and not written (``Store.import_articles``)."""
 
 from __future__ import annotations
 
-from .pipeline import BATCH_SIZE, Summary, apply_identity, run_import
+from typing import Any
+
 from .records import Context, Entry, Event, ImportFailed, Parsed, derived_guid, slug_from_url
 from .sources import FORMATS, Source, detect, fetch, open_source
 
@@ -46,3 +47,15 @@ __all__ = [
     "run_import",
     "slug_from_url",
 ]
+
+_PIPELINE = ("BATCH_SIZE", "Summary", "apply_identity", "run_import")
+
+
+def __getattr__(name: str) -> Any:
+    # The pipeline imports every format's parser (feedparser, lxml...): load it on first use, so
+    # the CLI (which needs FORMATS for --format) does not slow every command and app start-up.
+    if name in _PIPELINE:
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -100,12 +100,12 @@ def entry_record(entry: Any, where: str = "", warnings: list[str] | None = None)
             body = part.get("value") or ""
             break
         if not body:
-            body = _paragraphs(part.get("value") or "")
+            body = paragraphs(part.get("value") or "")
     summary_text = content.html_to_text(summary_html) if summary_html else ""
     if not body:
         plain = (entry.get("summary_detail") or {}).get("type") not in _HTML
         # An RSS description is HTML, often bare text: give it paragraphs like WordPress would.
-        body, summary_text = (_paragraphs(summary_html) if plain else autop(summary_html)), ""
+        body, summary_text = (paragraphs(summary_html) if plain else autop(summary_html)), ""
 
     record: dict[str, Any] = {
         "guid": guid,
@@ -126,7 +126,7 @@ def entry_record(entry: Any, where: str = "", warnings: list[str] | None = None)
     return record
 
 
-def _paragraphs(text: str) -> str:
+def paragraphs(text: str) -> str:
     """Plain text as HTML paragraphs (blank lines separate them)."""
     return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
 

@@ -22,13 +22,13 @@ Feed, stops the import before anything is written.
 
 from __future__ import annotations
 
-import html
 import json
 import mimetypes
 from collections.abc import Iterator
 from typing import Any
 
 from .. import content
+from .feed import paragraphs
 from .records import Context, Entry, ImportFailed, Parsed, derived_guid, slug_from_url, term_name
 from .sources import Source, wide_encoding
 
@@ -101,7 +101,7 @@ def item_record(item: dict[str, Any], where: str = "", warnings: list[str] | Non
     summary = _string(item, "summary")
     body = _string(item, "content_html")
     if not body:
-        body = _paragraphs(_string(item, "content_text") or summary)
+        body = paragraphs(_string(item, "content_text") or summary)
     record: dict[str, Any] = {
         "guid": guid,
         "slug": slug_from_url(url),
@@ -127,11 +127,6 @@ def _author(item: dict[str, Any]) -> object:
     names = [a["name"] for a in candidates if isinstance(a, dict) and isinstance(a.get("name"), str)]
     usable = [name for name in names if content.slugify(content.clean_text(name))]
     return (usable or names or [None])[0]
-
-
-def _paragraphs(text: str) -> str:
-    """Plain text as HTML paragraphs (blank lines separate them)."""
-    return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
 
 
 def _image(item: dict[str, Any]) -> dict[str, Any]:
