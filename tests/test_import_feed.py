@@ -95,6 +95,10 @@ def test_import_from_a_url(app, runner, http_server):
     # A URL is a feed unless its content is a WordPress export.
     wxr = runner.invoke(args=["import", f"{http_server}/wordpress.xml"])
     assert "6 created" in wxr.output and "Ignored items that are not posts" in wxr.output
+    # ... or a JSON Feed (told by its content, whatever the URL's name).
+    jsonfeed = runner.invoke(args=["import", f"{http_server}/jsonfeed.json"])
+    assert "1 created, 0 updated, 0 unchanged, 0 skipped" in jsonfeed.output, jsonfeed.output
+    assert stored(app)["tag:micro.example,2024:10"].author.name == "Ana Ruiz"
     jsonl = runner.invoke(args=["import", f"{http_server}/broken.jsonl"])  # named .jsonl: JSON Lines
     assert "line 3: skipped: title: is required" in jsonl.output and "5 created" in jsonl.output
 
