@@ -2,16 +2,63 @@
 
 ``create_app`` is the application factory: settings, the store, the cache, the blueprints
 and the CLI are wired here and nowhere else.
+
+Where things are found:
+
+- ``templates/`` and ``static/``: at the top of a checkout (and of an editable install); an
+  installed wheel carries them inside the package as ``syndicate/templates`` and
+  ``syndicate/static`` (pyproject.toml maps them there).
+- the instance folder (``config.py``, the database, the file cache, media): ``SYNDICATE_INSTANCE``
+  when set; else ``instance/`` in a checkout; else, for an installed package, Flask's
+  ``<prefix>/var/syndicate-instance`` (``<prefix>`` being the virtual environment).
+- media (files the site writes, such as the demo's lead images): ``<instance>/media/``, served
+  under ``/static/`` when the package's own static folder has no file of that name.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, send_from_directory
+from werkzeug.exceptions import NotFound
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+INSTANCE_ENV = "SYNDICATE_INSTANCE"
+
+
+def resource_folder(name: str) -> Path:
+    """``templates`` or ``static``: inside the installed package, else at the checkout's top."""
+    installed = PACKAGE / name
+    return installed if installed.is_dir() else ROOT / name
+
+
+def instance_folder() -> Path | None:
+    """The instance folder as documented above; None means Flask's default for installed code."""
+    if os.environ.get(INSTANCE_ENV):
+        return Path(os.environ[INSTANCE_ENV]).expanduser().resolve()
+    if (ROOT / "pyproject.toml").is_file() and (ROOT / "syndicate" / "__init__.py").is_file():
+        return ROOT / "instance"  # a checkout (or an editable install of one)
+    return None
+
+
+def media_folder(app: Flask) -> Path:
+    """Files the site writes and serves (the demo's images): never inside site-packages."""
+    return Path(app.instance_path) / "media"
+
+
+class Syndicate(Flask):
+    """Flask, with /static/ falling back to the instance's media folder (same endpoint, so the
+    same caching headers as every static file)."""
+
+    def send_static_file(self, filename: str):
+        try:
+            return super().send_static_file(filename)
+        except NotFound:
+            max_age = self.get_send_file_max_age(filename)
+            return send_from_directory(media_folder(self), filename, max_age=max_age)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -19,12 +66,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import config as settings
     from .store import Store
 
-    app = Flask(
+    instance = instance_folder()
+    app = Syndicate(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(instance) if instance else None,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(resource_folder("templates")),
+        static_folder=str(resource_folder("static")),
     )
     settings.load(app, config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,13 @@ import json
 import secrets
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
 from .db import get_store
+from .importers.sources import FORMATS
 from .store import SCHEMA_VERSION, StoreError, utcnow
 
 
@@ -64,13 +64,13 @@ def _parse_until(value: str | None) -> datetime:
 @with_appcontext
 def demo_command(count: int, seed: int, until: str | None) -> None:
     """Fill the database with a deterministic demo news archive."""
-    from . import demo
+    from . import demo, media_folder
     from .validation import article_record
 
     until_dt = _parse_until(until)
     store = get_store()
     store.migrate()
-    demo.write_images(Path(current_app.static_folder) / "demo")
+    demo.write_images(media_folder(current_app) / "demo")
     for position, name in enumerate(demo.CATEGORIES):
         from .content import slugify
 
@@ -94,15 +94,43 @@ def demo_command(count: int, seed: int, until: str | None) -> None:
     click.echo(f"Demo archive ready: {created} created, {updated} updated (seed {seed}, until {until_dt:%Y-%m-%d}).")
 
 
+# A progress bar only when an import is long enough for one to help (by the source's unit).
+PROGRESS_MIN = {"bytes": 2 * 1024 * 1024, "items": 1000}
+
+
+class ImportProgress:
+    """The import pipeline's ``on_progress``: a click progress bar on stderr, opened on the first
+    report of a long import and closed by ``close``."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int | None, unit: str) -> None:
+        if self.bar is None:
+            if total is None or total < PROGRESS_MIN.get(unit, 0):
+                return
+            self.bar = click.progressbar(length=total, label="Importing", file=sys.stderr)
+            self.bar.__enter__()
+        if done > self.done:
+            self.bar.update(done - self.done)
+            self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 @click.command("import")
 @click.argument("source")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "jsonl", "csv", "feed", "wxr"]),
+    type=click.Choice(["auto", *FORMATS]),
     default="auto",
     show_default=True,
-    help="Input format (auto: from the file name and content).",
+    help="Input format (auto: from the content and the file name).",
 )
 @click.option(
     "--batch-size",
@@ -114,21 +142,25 @@ def demo_command(count: int, seed: int, until: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Read and check everything, report, but write nothing.")
 @with_appcontext
 def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> None:
-    """Import articles from JSON Lines, CSV, an RSS/Atom feed (file or URL) or a WordPress export."""
+    """Import articles from JSON Lines, CSV, an RSS/Atom feed or JSON Feed (file or URL) or a WordPress export."""
     from .importers import run_import
 
+    progress = ImportProgress()
     try:
         summary = run_import(
             get_store(),
             source,
             fmt,
             config=current_app.config,
-            echo=click.echo,
             batch_size=batch_size,
             dry_run=dry_run,
+            on_event=lambda event: click.echo(str(event)),
+            on_progress=progress,
         )
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        progress.close()
     if summary.created + summary.updated > 500 and not dry_run:
         get_store().optimize()
     if summary.ignored:

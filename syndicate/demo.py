@@ -1,7 +1,8 @@
 """The demo archive: a deterministic, realistic world-news archive for trying Syndicate.
 
 Same seed and same ``until`` date, same archive: every choice comes from one seeded RNG, and
-dates count back from ``until``. Lead images are small SVGs served from ``/static/demo/``.
+dates count back from ``until``. Lead images are small SVGs, written to the instance's media
+folder (``write_images``) and served from ``/static/demo/``.
 """
 
 from __future__ import annotations

@@ -174,6 +174,6 @@ def test_any_json_object_is_imported_or_reported_never_a_crash(app, tmp_path, re
     source.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     lines: list[str] = []
     with app.app_context():
-        summary = run_import(get_store(), str(source), config=app.config, echo=lines.append, progress=False)
+        summary = run_import(get_store(), str(source), config=app.config, on_event=lambda e: lines.append(str(e)))
     assert summary.created + summary.updated + summary.unchanged + summary.skipped == len(records)
     assert len([line for line in lines if ": skipped: " in line]) == summary.skipped

@@ -94,7 +94,11 @@ def test_import_from_a_url(app, runner, http_server):
     assert "2 created" in result.output
     # A URL is a feed unless its content is a WordPress export.
     wxr = runner.invoke(args=["import", f"{http_server}/wordpress.xml"])
-    assert "5 created" in wxr.output and "Ignored items that are not posts" in wxr.output
+    assert "6 created" in wxr.output and "Ignored items that are not posts" in wxr.output
+    # ... or a JSON Feed (told by its content, whatever the URL's name).
+    jsonfeed = runner.invoke(args=["import", f"{http_server}/jsonfeed.json"])
+    assert "1 created, 0 updated, 0 unchanged, 0 skipped" in jsonfeed.output, jsonfeed.output
+    assert stored(app)["tag:micro.example,2024:10"].author.name == "Ana Ruiz"
     jsonl = runner.invoke(args=["import", f"{http_server}/broken.jsonl"])  # named .jsonl: JSON Lines
     assert "line 3: skipped: title: is required" in jsonl.output and "5 created" in jsonl.output
 
@@ -132,3 +136,28 @@ def test_a_page_that_is_not_a_feed_is_a_clear_error(app, runner, tmp_path):
     result = runner.invoke(args=["import", str(page)])
     assert result.exit_code != 0
     assert "RSS or Atom feed" in result.output and "Traceback" not in result.output
+
+
+def test_an_author_or_category_empty_once_cleaned_loses_only_that_field(app, runner, tmp_path):
+    source = tmp_path / "feed.xml"
+    source.write_text(
+        """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+<link>https://news.example.org/</link><description>D</description>
+<item><title>Harbour reopens</title><link>https://news.example.org/harbour/</link><guid>tag:e,1</guid>
+ <pubDate>Mon, 04 Mar 2024 10:00:00 GMT</pubDate><dc:creator>\u2014 \u2014</dc:creator>
+ <category>***</category><category>Ports</category><category>Weather</category></item>
+</channel></rss>
+""",
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["import", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "1 created, 0 updated, 0 unchanged, 0 skipped" in result.output
+    assert "warning: item 1: author: '— —' is empty once cleaned; imported without it (guid 'tag:e,1')" in (
+        result.output
+    )
+    assert "warning: item 1: category: '***' is empty once cleaned" in result.output
+    article = stored(app)["tag:e,1"]
+    assert article.author is None
+    assert article.category.name == "Ports" and [t.name for t in article.tags] == ["Weather"]

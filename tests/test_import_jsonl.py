@@ -137,7 +137,7 @@ def test_records_without_dates_keep_their_first_import_time(app, runner, tmp_pat
     with app.app_context():
         store = get_store()
         store.clock = lambda: datetime(2099, 1, 1, tzinfo=UTC)  # "now" has moved on a lot
-        summary = run_import(store, str(source), config=app.config, echo=lambda *a, **k: None)
+        summary = run_import(store, str(source), config=app.config)
     assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 1)
     assert articles(app)["tag:x,1"].published == first.published
 

@@ -17,14 +17,15 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
-from . import IDENTITY_FIELDS, PROGRESS_MIN_BYTES, Context, Entry, ImportFailed, Parsed, Source
+from ..validation import FIELDS
+from .records import IDENTITY_FIELDS, Context, Entry, ImportFailed, Parsed, whole_number
+from .sources import Source
 
 MAX_CELL = 16 * 1024 * 1024  # a long article body is one cell
 
 
 def parse(src: Source, ctx: Context) -> Parsed:
-    size = src.size
-    return Parsed(_entries(src, ctx), length=size, long=size >= PROGRESS_MIN_BYTES)
+    return Parsed(_entries(src, ctx), length=src.size, unit="bytes")
 
 
 class _Lines:
@@ -51,8 +52,6 @@ class _Lines:
 
 
 def _entries(src: Source, ctx: Context) -> Iterator[Entry]:
-    from ..validation import FIELDS
-
     previous_limit = csv.field_size_limit()
     csv.field_size_limit(MAX_CELL)
     try:
@@ -72,7 +71,7 @@ def _entries(src: Source, ctx: Context) -> Iterator[Entry]:
                 )
             for name in header:
                 if name and name not in FIELDS and name not in IDENTITY_FIELDS:
-                    ctx.warn(f"line 1: ignoring the unknown column {name!r}")
+                    ctx.warn("line 1", f"ignoring the unknown column {name!r}")
             reader = csv.reader(line_iter, delimiter=delimiter, strict=True)
             start = 2
             while True:
@@ -103,8 +102,6 @@ def _entries(src: Source, ctx: Context) -> Iterator[Entry]:
 
 
 def _record(header: list[str], row: list[str]) -> dict[str, Any]:
-    from ..validation import FIELDS
-
     data: dict[str, Any] = {}
     for name, cell in zip(header, row, strict=False):
         if not name or (name not in FIELDS and name not in IDENTITY_FIELDS):
@@ -116,7 +113,7 @@ def _record(header: list[str], row: list[str]) -> dict[str, Any]:
             separator = ";" if ";" in value else ","
             data[name] = [t.strip() for t in value.split(separator) if t.strip()]
         elif name == "image_length":
-            data[name] = int(value) if value.isdigit() else value
+            data[name] = whole_number(value)
         else:
             data[name] = value
     return data

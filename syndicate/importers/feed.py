@@ -30,7 +30,8 @@ from typing import Any
 import feedparser
 
 from .. import content
-from . import PROGRESS_MIN_ITEMS, Context, Entry, ImportFailed, Parsed, Source, derived_guid, slug_from_url
+from .records import Context, Entry, ImportFailed, Parsed, derived_guid, slug_from_url, term_name, whole_number
+from .sources import Source
 from .wxr import autop
 
 _HTML = ("text/html", "application/xhtml+xml")
@@ -47,17 +48,18 @@ def parse(src: Source, ctx: Context) -> Parsed:
         problem = parsed.get("bozo_exception")
         if not entries:
             raise ImportFailed(f"{src.name} is not a readable RSS or Atom feed ({problem})")
-        ctx.warn(f"{src.name} is not well-formed ({problem}); importing the {len(entries)} entries recovered")
+        ctx.warn("", f"{src.name} is not well-formed ({problem}); importing the {len(entries)} entries recovered")
     elif not entries and not parsed.get("version"):
         raise ImportFailed(f"{src.name} is not an RSS or Atom feed")
-    return Parsed(_entries(entries), length=len(entries), long=len(entries) >= PROGRESS_MIN_ITEMS)
+    return Parsed(_entries(entries), length=len(entries), unit="items")
 
 
 def _entries(entries: list) -> Iterator[Entry]:
     for number, entry in enumerate(entries, start=1):
         where = f"item {number}"
+        warnings: list[str] = []
         try:
-            yield Entry(where, data=entry_record(entry), done=number)
+            yield Entry(where, data=entry_record(entry, where, warnings), done=number, warnings=warnings)
         except ValueError as exc:
             yield Entry(where, problem=str(exc), done=number)
 
@@ -67,8 +69,10 @@ def _utc(value: time.struct_time | None) -> datetime | None:
     return datetime.fromtimestamp(calendar.timegm(value), UTC) if value else None
 
 
-def entry_record(entry: Any) -> dict[str, Any]:
-    """The article record for one feedparser entry; ValueError for an unreadable date."""
+def entry_record(entry: Any, where: str = "", warnings: list[str] | None = None) -> dict[str, Any]:
+    """The article record for one feedparser entry; ValueError for an unreadable date. An author
+    or term whose name is empty once cleaned is left out, with a note in ``warnings``."""
+    warnings = [] if warnings is None else warnings
     # dict.get: FeedParserDict.get would silently (and deprecatedly) map updated <-> published.
     published = _utc(dict.get(entry, "published_parsed"))
     updated = _utc(dict.get(entry, "updated_parsed"))
@@ -85,7 +89,7 @@ def entry_record(entry: Any) -> dict[str, Any]:
 
     names: list[str] = []
     for tag in entry.get("tags") or []:
-        name = content.clean_text(tag.get("label") or tag.get("term") or "")
+        name = term_name(tag.get("label") or tag.get("term"), "category", where, warnings)
         if name and name not in names:
             names.append(name)
 
@@ -96,12 +100,12 @@ def entry_record(entry: Any) -> dict[str, Any]:
             body = part.get("value") or ""
             break
         if not body:
-            body = _paragraphs(part.get("value") or "")
+            body = paragraphs(part.get("value") or "")
     summary_text = content.html_to_text(summary_html) if summary_html else ""
     if not body:
         plain = (entry.get("summary_detail") or {}).get("type") not in _HTML
         # An RSS description is HTML, often bare text: give it paragraphs like WordPress would.
-        body, summary_text = (_paragraphs(summary_html) if plain else autop(summary_html)), ""
+        body, summary_text = (paragraphs(summary_html) if plain else autop(summary_html)), ""
 
     record: dict[str, Any] = {
         "guid": guid,
@@ -109,7 +113,9 @@ def entry_record(entry: Any) -> dict[str, Any]:
         "title": title,
         "summary": content.summarize(summary_text, 5000),
         "body": body,
-        "author": (entry.get("author_detail") or {}).get("name") or entry.get("author") or None,
+        "author": term_name(
+            (entry.get("author_detail") or {}).get("name") or entry.get("author"), "author", where, warnings
+        ),
         "category": names[0] if names else None,
         "tags": names[1:],
         "published": published,
@@ -120,7 +126,7 @@ def entry_record(entry: Any) -> dict[str, Any]:
     return record
 
 
-def _paragraphs(text: str) -> str:
+def paragraphs(text: str) -> str:
     """Plain text as HTML paragraphs (blank lines separate them)."""
     return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
 
@@ -145,7 +151,7 @@ def _image(entry: Any) -> dict[str, Any]:
             return {
                 "image_url": url,
                 "image_type": image["type"] or "",
-                "image_length": int(length) if length.isdigit() else None,
+                "image_length": whole_number(length) if length.isascii() and length.isdigit() else None,
                 "image_caption": content.clean_text(entry.get("media_description") or ""),
             }
     return {}

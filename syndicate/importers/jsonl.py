@@ -10,14 +10,17 @@ and ``id`` are read for identity (see the package docstring).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 
-from . import PROGRESS_MIN_BYTES, Context, Entry, Parsed, Source
+from .records import Context, Entry, Parsed
+from .sources import Source
+
+_MAX_DIGITS = sys.get_int_max_str_digits()
 
 
 def parse(src: Source, ctx: Context) -> Parsed:
-    size = src.size
-    return Parsed(_entries(src), length=size, long=size >= PROGRESS_MIN_BYTES)
+    return Parsed(_entries(src), length=src.size, unit="bytes")
 
 
 def _entries(src: Source) -> Iterator[Entry]:
@@ -46,6 +49,9 @@ def _entries(src: Source) -> Iterator[Entry]:
                 continue
             except RecursionError:
                 yield Entry(where, problem="not valid JSON (nested too deeply)", done=done)
+                continue
+            except ValueError:  # Python's cap on digits when turning text into an int
+                yield Entry(where, problem=f"a number with more than {_MAX_DIGITS} digits", done=done)
                 continue
             if not isinstance(data, dict):
                 yield Entry(where, problem=f"not a JSON object (found {_json_type(data)})", done=done)

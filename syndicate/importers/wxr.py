@@ -14,8 +14,12 @@ Mapping of an ``<item>`` with ``wp:post_type`` = post to an article:
 - status: publish -> published; future -> published at its future date (scheduled); draft,
   pending and private (and password-protected posts) -> draft; trash and auto-draft are skipped.
 - published: ``wp:post_date_gmt`` (UTC); an unsaved draft has ``0000-00-00 00:00:00`` there, and
-  then ``wp:post_date`` (blog-local) is used with NAIVE_TIMEZONE, or the post is reported.
-  updated: ``wp:post_modified_gmt`` when present.
+  then ``wp:post_date`` (blog-local) is used with NAIVE_TIMEZONE. A draft without a usable date
+  is imported as a draft dated at import (as WordPress shows it); so is a post with no date at
+  all, with a warning. A published post with only a blog-local date and no NAIVE_TIMEZONE is
+  reported and skipped. updated: ``wp:post_modified_gmt`` when present.
+- encoding: UTF-8 or whatever the XML declaration names; UTF-16 and UTF-32 exports (byte-order
+  mark or declaration) are re-encoded as UTF-8 before parsing.
 - category: the first ``<category domain="category">`` (the others become tags; WordPress's
   default "Uncategorized" is dropped: it is not a section); tags: ``<category domain="post_tag">``.
 - body: ``content:encoded`` with WordPress's automatic paragraphs applied (text separated by
@@ -34,16 +38,17 @@ import mimetypes
 import re
 from collections.abc import Iterator
 from typing import IO, Any
+from urllib.parse import unquote
 
 from lxml import etree
 
 from .. import content
-from . import PROGRESS_MIN_ITEMS, Context, Entry, ImportFailed, Parsed, Source, derived_guid
+from .records import Context, Entry, ImportFailed, Parsed, derived_guid
+from .sources import Source, as_utf8_xml
 
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 STATUS = {"publish": "published", "future": "published", "draft": "draft", "pending": "draft", "private": "draft"}
-NO_DATE = "0000-00-00 00:00:00"
 # C0 controls other than tab, LF and CR; in UTF-8 these bytes never occur inside a multi-byte
 # character, so deleting them from the raw bytes is safe.
 _FORBIDDEN_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
@@ -94,6 +99,7 @@ def _free(el) -> None:
 
 
 def parse(src: Source, ctx: Context) -> Parsed:
+    src = as_utf8_xml(src)
     wp, excerpt_ns = _namespaces(src)
     authors: dict[str, str] = {}
     attachments: dict[str, dict[str, str]] = {}
@@ -118,8 +124,8 @@ def parse(src: Source, ctx: Context) -> Parsed:
         except etree.XMLSyntaxError as exc:
             raise ImportFailed(f"{src.name} is not well-formed XML: {exc}") from None
     if stream.removed:
-        ctx.warn(f"{src.name}: removed {stream.removed} control characters that XML does not allow")
-    parsed = Parsed(iter(()), length=items, long=items >= PROGRESS_MIN_ITEMS)
+        ctx.warn(src.name, f"removed {stream.removed} control characters that XML does not allow")
+    parsed = Parsed(iter(()), length=items, unit="items")
     parsed.entries = _entries(src, ctx, wp, excerpt_ns, authors, attachments, parsed.ignored)
     return parsed
 
@@ -139,8 +145,10 @@ def _entries(src, ctx, wp, excerpt_ns, authors, attachments, ignored: dict[str, 
                 _free(el)
                 yield Entry(where, done=number)  # no record: progress only
                 continue
+            warnings: list[str] = []
             try:
-                entry = Entry(where, data=_post(el, ctx, wp, excerpt_ns, authors, attachments), done=number)
+                data = _post(el, ctx, wp, excerpt_ns, authors, attachments, warnings)
+                entry = Entry(where, data=data, done=number, warnings=warnings)
             except ValueError as exc:
                 entry = Entry(where, problem=str(exc), done=number)
             _free(el)
@@ -151,7 +159,36 @@ def _text(el, path: str) -> str:
     return (el.findtext(path) or "").strip()
 
 
-def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments) -> dict[str, Any]:
+def _dated(value: str) -> bool:
+    return bool(value) and not value.startswith("0000")
+
+
+def _published(el, w: str, ctx: Context, status: str, warnings: list[str]) -> tuple[str | None, str]:
+    """The publication time and the status, as WordPress would show them: a post without any
+    date (an unsaved draft, or a date of zeros) is a draft, dated when it is imported."""
+    gmt = _text(el, f"{w}post_date_gmt")
+    if _dated(gmt):
+        return gmt + "+00:00", status
+    local = _text(el, f"{w}post_date")
+    if not _dated(local):
+        if status != "draft":
+            warnings.append("published: the post has no date; imported as a draft")
+        return None, "draft"
+    if ctx.naive_tz is not None:
+        return local, status  # interpreted in NAIVE_TIMEZONE by validation
+    if status == "draft":
+        warnings.append(
+            f"published: wp:post_date {local} has no time zone (set NAIVE_TIMEZONE to keep it); the draft is"
+            " dated when imported"
+        )
+        return None, status
+    raise ValueError(
+        f"published: no wp:post_date_gmt and wp:post_date {local} has no time zone;"
+        " set NAIVE_TIMEZONE to the blog's time zone to import it"
+    )
+
+
+def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments, warnings: list[str]) -> dict[str, Any]:
     w = f"{{{wp}}}"
     status_raw = _text(el, f"{w}status")
     status = STATUS.get(status_raw)
@@ -159,22 +196,9 @@ def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments) -> d
         raise ValueError(f"status: WordPress status {status_raw or '(none)'!r} is not imported")
     if _text(el, f"{w}post_password"):
         status = "draft"  # password-protected: not for the public archive
-
-    published: str | None = _text(el, f"{w}post_date_gmt")
-    if not published or published.startswith("0000"):
-        local = _text(el, f"{w}post_date")
-        if not local or local.startswith("0000"):
-            raise ValueError("published: the post has no date")
-        if ctx.naive_tz is None:
-            raise ValueError(
-                f"published: no wp:post_date_gmt (an unsaved draft) and wp:post_date {local} has no time zone;"
-                " set NAIVE_TIMEZONE to the blog's time zone to import it"
-            )
-        published = local  # interpreted in NAIVE_TIMEZONE by validation
-    else:
-        published += "+00:00"
+    published, status = _published(el, w, ctx, status, warnings)
     updated = _text(el, f"{w}post_modified_gmt")
-    updated = updated + "+00:00" if updated and not updated.startswith("0000") else None
+    updated = updated + "+00:00" if _dated(updated) and published else None
 
     categories, tags = [], []
     for cat in el.iterfind("category"):
@@ -193,7 +217,7 @@ def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments) -> d
     login = _text(el, f"{{{DC_NS}}}creator")
     link = _text(el, "link")
     post_id = _text(el, f"{w}post_id")
-    slug = content.slugify(_unquote(_text(el, f"{w}post_name"))) or None
+    slug = content.slugify(unquote(_text(el, f"{w}post_name"))) or None
     record: dict[str, Any] = {
         "guid": _text(el, "guid") or derived_guid("wxr", link or post_id),
         "slug": slug,
@@ -216,12 +240,6 @@ def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments) -> d
                 record["image_caption"] = content.html_to_text(image["caption"])
                 record["image_type"] = mimetypes.guess_type(image["url"])[0] or ""
     return record
-
-
-def _unquote(value: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(value)
 
 
 # ------------------------------------------------------------------ WordPress formatting
