@@ -6,12 +6,14 @@ and the CLI are wired here and nowhere else.
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
+__version__ = version("syndicate")  # written once, in pyproject.toml
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

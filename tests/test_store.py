@@ -3,6 +3,7 @@ transactions and migrations."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -173,8 +174,7 @@ def test_search_stays_in_sync_with_writes(store):
 def test_a_failing_batch_leaves_the_database_as_it_was(store):
     store.save_article(record(title="Before"))
     good = record(title="Good one")
-    bad = dict(record(title="Bad one"))
-    bad["status"] = "bogus"  # violates the CHECK constraint half-way through the batch
+    bad = dataclasses.replace(record(title="Bad one"), status="bogus")  # fails a CHECK half-way through
     with pytest.raises(sqlite3.IntegrityError):
         store.save_articles([good, bad])
     assert [a.title for a in store.page(Scope("site"), 1, 10).articles] == ["Before"]

@@ -6,11 +6,10 @@ import re
 
 from markupsafe import escape
 
+from ..limits import SEARCH_MAX_TERMS
 from ..models import SearchHit
 from .articles import Articles
 from .connection import VISIBLE
-
-MAX_SEARCH_TERMS = 12  # words of a query that reach FTS5; the rest are ignored
 
 
 def fts_query(text: str) -> str:
@@ -21,7 +20,7 @@ def fts_query(text: str) -> str:
     for match in re.finditer(r"(\w+)(\*?)", text or ""):
         word, star = match.groups()
         terms.append(f'"{word}"' + ("*" if star else ""))
-        if len(terms) == MAX_SEARCH_TERMS:
+        if len(terms) == SEARCH_MAX_TERMS:
             break
     return " ".join(terms)
 

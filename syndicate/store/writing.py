@@ -4,25 +4,27 @@ behind, read-modify-write for the API, deletes, and batch imports that skip unch
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ..limits import MAX_SLUG
 from ..models import Article
 from .articles import ARTICLE_FROM, Articles
 from .connection import to_db
 from .terms import Terms
 
-MAX_SLUG = 80
+if TYPE_CHECKING:  # the store never calls the gate; it only takes what the gate made
+    from ..validation import ArticleRecord
 
 
 class Writing(Terms, Articles):
-    def save_article(self, record: dict[str, Any], *, actor: str = "") -> tuple[Article, bool]:
+    def save_article(self, record: ArticleRecord, *, actor: str = "") -> tuple[Article, bool]:
         """Insert or update one validated article (see ``validation.article_record``), by guid."""
         with self.transaction():
             article_id, created = self._write_article(record, actor)
             self._bump_generation()
         return self.article_by_id(article_id), created
 
-    def save_articles(self, records: Iterable[dict[str, Any]], *, actor: str = "") -> tuple[int, int]:
+    def save_articles(self, records: Iterable[ArticleRecord], *, actor: str = "") -> tuple[int, int]:
         """Insert or update a batch atomically: all of it or none. Returns (created, updated)."""
         created = updated = 0
         with self.transaction():
@@ -34,7 +36,7 @@ class Writing(Terms, Articles):
         return created, updated
 
     def import_articles(
-        self, records: Sequence[dict[str, Any]], *, actor: str = "", dry_run: bool = False
+        self, records: Sequence[ArticleRecord], *, actor: str = "", dry_run: bool = False
     ) -> tuple[int, int, int]:
         """Upsert a batch of validated records by guid, atomically: all of it or none.
 
@@ -58,7 +60,7 @@ class Writing(Terms, Articles):
     def write_article_with(
         self,
         guid: str | None,
-        build: Callable[[Article | None], dict[str, Any] | None],
+        build: Callable[[Article | None], ArticleRecord | None],
         *,
         actor: str = "",
         create: bool = True,
@@ -114,18 +116,18 @@ class Writing(Terms, Articles):
         )
 
     # ---- the write itself (inside the caller's transaction)
-    def _write_article(self, r: dict[str, Any], actor: str) -> tuple[int, bool]:
-        author_id = self.ensure_term("author", *r["author"]) if r["author"] else None
-        category_id = self.ensure_term("category", *r["category"]) if r["category"] else None
-        existing = self.conn.execute("SELECT id, slug FROM articles WHERE guid = ?", (r["guid"],)).fetchone()
-        slug = self._free_slug(r["slug"], existing["id"] if existing else None)
+    def _write_article(self, r: ArticleRecord, actor: str) -> tuple[int, bool]:
+        author_id = self.ensure_term("author", *r.author) if r.author else None
+        category_id = self.ensure_term("category", *r.category) if r.category else None
+        existing = self.conn.execute("SELECT id, slug FROM articles WHERE guid = ?", (r.guid,)).fetchone()
+        slug = self._free_slug(r.slug, existing["id"] if existing else None)
         values = {
-            "guid": r["guid"], "slug": slug, "title": r["title"], "summary": r["summary"],
-            "body": r["body"], "body_text": r["body_text"], "image_url": r["image_url"],
-            "image_caption": r["image_caption"], "image_type": r["image_type"],
-            "image_length": r["image_length"], "author_id": author_id, "category_id": category_id,
-            "published": to_db(r["published"]), "updated": to_db(r["updated"]),
-            "status": r["status"], "updated_by": actor,
+            "guid": r.guid, "slug": slug, "title": r.title, "summary": r.summary,
+            "body": r.body, "body_text": r.body_text, "image_url": r.image_url,
+            "image_caption": r.image_caption, "image_type": r.image_type,
+            "image_length": r.image_length, "author_id": author_id, "category_id": category_id,
+            "published": to_db(r.published), "updated": to_db(r.updated),
+            "status": r.status, "updated_by": actor,
         }  # fmt: skip
         if existing:
             article_id = existing["id"]
@@ -141,11 +143,11 @@ class Writing(Terms, Articles):
             article_id = self.conn.execute(f"INSERT INTO articles ({columns}) VALUES ({marks})", values).lastrowid
         # A slug now owned by a live article must not redirect elsewhere.
         self.conn.execute("DELETE FROM slug_redirects WHERE slug = ?", (slug,))
-        for previous in r["previous_slugs"]:
+        for previous in r.previous_slugs:
             taken = self.conn.execute("SELECT 1 FROM articles WHERE slug = ?", (previous,)).fetchone()
             if previous != slug and not taken:
                 self._redirect(previous, article_id)
-        for tag_slug, tag_name in r["tags"]:
+        for tag_slug, tag_name in r.tags:
             tag_id = self.ensure_term("tag", tag_slug, tag_name)
             self.conn.execute(
                 "INSERT OR IGNORE INTO article_tags (article_id, tag_id, published, status) VALUES (?, ?, ?, ?)",
@@ -153,23 +155,23 @@ class Writing(Terms, Articles):
             )
         return article_id, not existing
 
-    def _import_unchanged(self, r: dict[str, Any]) -> bool:
+    def _import_unchanged(self, r: ArticleRecord) -> bool:
         """True when writing ``r`` would leave its stored article exactly as it is. Term names
         are not compared: ``ensure_term`` never renames an existing term either."""
         row = self.conn.execute(
             "SELECT a.id, a.slug, a.title, a.summary, a.body, a.body_text, a.image_url, a.image_caption,"
             " a.image_type, a.image_length, au.slug AS author, c.slug AS category, a.published, a.updated,"
             f" a.status {ARTICLE_FROM} WHERE a.guid = ?",
-            (r["guid"],),
+            (r.guid,),
         ).fetchone()
         if row is None:
             return False
         wanted = {
-            "title": r["title"], "summary": r["summary"], "body": r["body"], "body_text": r["body_text"],
-            "image_url": r["image_url"], "image_caption": r["image_caption"], "image_type": r["image_type"],
-            "image_length": r["image_length"], "author": r["author"][0] if r["author"] else None,
-            "category": r["category"][0] if r["category"] else None, "published": to_db(r["published"]),
-            "updated": to_db(r["updated"]), "status": r["status"],
+            "title": r.title, "summary": r.summary, "body": r.body, "body_text": r.body_text,
+            "image_url": r.image_url, "image_caption": r.image_caption, "image_type": r.image_type,
+            "image_length": r.image_length, "author": r.author[0] if r.author else None,
+            "category": r.category[0] if r.category else None, "published": to_db(r.published),
+            "updated": to_db(r.updated), "status": r.status,
         }  # fmt: skip
         if any(row[column] != value for column, value in wanted.items()):
             return False
@@ -179,6 +181,6 @@ class Writing(Terms, Articles):
                 "SELECT t.slug FROM article_tags x JOIN tags t ON t.id = x.tag_id WHERE x.article_id = ?", (row["id"],)
             )
         )
-        if tags != sorted(slug for slug, _ in r["tags"]):
+        if tags != sorted(slug for slug, _ in r.tags):
             return False
-        return self._free_slug(r["slug"], row["id"]) == row["slug"]
+        return self._free_slug(r.slug, row["id"]) == row["slug"]
