@@ -19,9 +19,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness  # noqa: E402
-from syndicate import store as store_module  # noqa: E402
 from syndicate.models import Scope  # noqa: E402
-from syndicate.store import Store  # noqa: E402
+from syndicate.store import Store, listings  # noqa: E402
 
 PER_PAGE = 10
 SITE_DEEP_PAGE = 1107
@@ -43,11 +42,11 @@ def naive_page(store: Store, scope: Scope, number: int) -> list:
     listing = store._listing(scope, store.now())
     p, i = listing.published, listing.ident
     sql = (
-        f"SELECT {i} FROM {listing.table} WHERE {listing.where} AND {p} <= :now"
+        f"SELECT {i} AS id FROM {listing.table} WHERE {listing.where} AND {p} <= :now"
         f" ORDER BY {p} DESC, {i} DESC LIMIT :limit OFFSET :offset"
     )
     params = {**listing.params, "limit": PER_PAGE, "offset": (number - 1) * PER_PAGE}
-    ids = [row[0] for row in store.conn.execute(sql, params)]
+    ids = [row["id"] for row in store.conn.execute(sql, params)]
     return store.articles_by_ids(ids)
 
 
@@ -55,7 +54,7 @@ def page_keys_cost(store: Store, scope: Scope, repeat: int) -> float:
     """The one-off computation of every page key of ``scope`` (paid once per content version)."""
 
     def compute() -> None:
-        store_module._PAGE_KEYS.data.clear()  # force the computation: that is what is measured
+        listings._PAGE_KEYS.data.clear()  # force the computation: that is what is measured
         store.page_keys(scope, PER_PAGE)
 
     return harness.median_time(compute, repeat=repeat, warmup=2)

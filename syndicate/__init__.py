@@ -18,6 +18,7 @@ Where things are found:
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from werkzeug.exceptions import NotFound
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
 INSTANCE_ENV = "SYNDICATE_INSTANCE"
+__version__ = version("syndicate")  # written once, in pyproject.toml
 
 
 def resource_folder(name: str) -> Path:

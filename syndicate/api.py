@@ -21,17 +21,14 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from . import content, urls, validation
+from . import content, limits, urls, validation
 from .db import get_store
 from .models import Article
-from .store import IdempotencyConflict, Store, to_db
+from .store import IdempotencyConflict, Store, to_db, token_hash
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
 LIST_STATUSES = ("draft", "published", "scheduled")
-MAX_IDEMPOTENCY_KEY = 200
 
 
 class ApiError(Exception):
@@ -115,7 +112,7 @@ def authenticate(*, write: bool) -> Token:
     if scheme.lower() != "bearer" or not secret:
         raise ApiError(401, "a bearer token is required (Authorization: Bearer <token>)", headers=challenge)
     store = get_store()
-    digest = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = token_hash(secret)
     row = store.token_by_hash(digest)
     # The lookup already went through a hash; compare_digest keeps the final check constant-time.
     if row is None or not hmac.compare_digest(row["token_hash"], digest):
@@ -175,10 +172,10 @@ def category_error(value: Any, store: Store) -> str | None:
 
 def clean_record(
     data: dict[str, Any], store: Store, *, existing: dict[str, Any] | None = None, current: Article | None = None
-) -> dict[str, Any]:
+) -> validation.ArticleRecord:
     """The validated record, or ``Invalid`` naming every bad field at once."""
     errors: dict[str, str] = {}
-    record: dict[str, Any] = {}
+    record: validation.ArticleRecord | None = None
     try:
         record = validation.article_record(data, now=datetime.now(UTC), existing=existing)
     except validation.Invalid as exc:
@@ -234,6 +231,8 @@ def decode_cursor(cursor: str) -> tuple[str, int, str]:
         updated, article_id, order = json.loads(raw)
         if not isinstance(updated, str) or isinstance(article_id, bool) or not isinstance(article_id, int):
             raise ValueError
+        if not 0 <= article_id <= limits.MAX_ROW_ID:  # SQLite could not even compare it
+            raise ValueError
         if order not in ("updated", "-updated"):
             raise ValueError
         validation.parse_time(updated)
@@ -279,11 +278,11 @@ def list_articles() -> Response:
     order = args.get("order") or "updated"
     if order not in ("updated", "-updated"):
         errors["order"] = "must be 'updated' (oldest change first) or '-updated' (newest first)"
-    limit = DEFAULT_LIMIT
+    limit = limits.API_DEFAULT_LIMIT
     if "limit" in args:
         raw_limit = args["limit"]
-        if not (raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit) <= MAX_LIMIT):
-            errors["limit"] = f"must be a whole number from 1 to {MAX_LIMIT}"
+        if not (raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit) <= limits.API_MAX_LIMIT):
+            errors["limit"] = f"must be a whole number from 1 to {limits.API_MAX_LIMIT}"
         else:
             limit = int(raw_limit)
     since = None
@@ -325,8 +324,8 @@ def create_article() -> Response:
     data, _raw = json_body()
     check_article_fields(data)
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable()):
-        raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters")
+    if key is not None and not (0 < len(key) <= limits.MAX_IDEMPOTENCY_KEY and key.isascii() and key.isprintable()):
+        raise ApiError(400, f"Idempotency-Key must be 1 to {limits.MAX_IDEMPOTENCY_KEY} printable ASCII characters")
     store = get_store()
     written: list[tuple[Article | None, Article | None]] = []
 

@@ -15,6 +15,8 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 from lxml import html as lxml_html
 
+from . import limits
+
 # XML 1.0 Char production: everything outside it (C0 controls other than tab/LF/CR, lone
 # surrogates, U+FFFE, U+FFFF) makes a feed unparseable for every reader.
 _XML_FORBIDDEN = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -132,14 +134,14 @@ def summarize(text: str, limit: int = 280) -> str:
     return cut + "…"
 
 
-def slugify(value: str, max_length: int = 80) -> str:
+def slugify(value: str, max_length: int = limits.MAX_SLUG) -> str:
     """A URL slug: lowercase ASCII letters, digits and hyphens (transliterating what it can)."""
     text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
     return text[:max_length].rstrip("-")
 
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_RE = re.compile(limits.SLUG_PATTERN)
 
 
 def is_http_url(url: str) -> bool:

@@ -29,6 +29,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from . import __version__
 from .content import xml_safe
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
@@ -42,7 +43,6 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 FH_NS = "http://purl.org/syndication/history/1.0"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 GENERATOR = "Syndicate"
-GENERATOR_VERSION = "0.1.0"
 
 
 def s(value: object) -> str:
@@ -197,7 +197,7 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
     fg.language(s(doc.language))
     # Atom needs a feed author unless every entry has one; the publisher is a fair answer.
     fg.author({"name": s(doc.publisher) or GENERATOR})
-    fg.generator(GENERATOR, version=GENERATOR_VERSION)
+    fg.generator(GENERATOR, version=__version__)
     fg.updated(doc.updated)
     fg.lastBuildDate(doc.updated)
     if doc.newest_published:

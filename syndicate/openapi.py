@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import validation
+from . import limits, validation
 from .store import Store
 
 TERM = {
@@ -20,25 +20,7 @@ TERM = {
     "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
     "additionalProperties": False,
 }
-TERM_INPUT = {
-    "description": "a name, or an object with a slug and a name",
-    "oneOf": [
-        {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "[A-Za-z0-9]"},
-        {
-            "type": "object",
-            "properties": {
-                "slug": {"type": "string", "maxLength": 80, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
-                "name": {"type": "string", "maxLength": 200, "pattern": "[A-Za-z0-9]"},
-            },
-            "required": ["name"],
-        },
-    ],
-}
-DATE_TIME = {
-    "type": "string",
-    "format": "date-time",
-    "description": "ISO 8601 with a time zone (Z or an offset); a time without one is refused",
-}
+DATE_TIME = validation.Moment().schema()
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -122,47 +104,7 @@ def _input_schema(categories: list[str], *, partial: bool) -> dict[str, Any]:
         }
     else:
         category = {"description": "no categories exist yet: leave it out", "nullable": True, "enum": [None]}
-    schema: dict[str, Any] = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "guid": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "[A-Za-z0-9]",
-                     "description": "your permanent id; a POST with a known guid updates that article"},
-            "slug": {"type": "string", "maxLength": 80, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "nullable": True},
-            "title": {"type": "string", "minLength": 1, "maxLength": validation.MAX_TITLE, "pattern": "[A-Za-z0-9]"},
-            "summary": {"type": "string", "maxLength": 5000, "nullable": True},
-            "body": {"type": "string", "description": "HTML; sanitised on the way in", "nullable": True},
-            "image_url": {"type": "string", "pattern": "^https?://[A-Za-z0-9]", "nullable": True},
-            "image_caption": {"type": "string", "maxLength": 2000, "nullable": True},
-            "image_type": {"type": "string", "maxLength": 100, "nullable": True},
-            "image_length": {"type": "integer", "minimum": 0, "nullable": True},
-            "author": {**TERM_INPUT, "nullable": True},
-            "category": category,
-            "tags": {
-                "nullable": True,
-                "oneOf": [
-                    {"type": "array", "maxItems": validation.MAX_TAGS, "items": TERM_INPUT},
-                    {"type": "string", "description": "comma-separated names"},
-                ],
-            },
-            "published": {**DATE_TIME, "nullable": True,
-                          "description": "publication time; in the future = scheduled. Default: now"},
-            "updated": {**DATE_TIME, "nullable": True},
-            "status": {"type": "string", "enum": ["draft", "published"], "nullable": True},
-            "previous_slugs": {
-                "nullable": True,
-                "description": "old slugs whose permalinks should redirect here (export/import)",
-                "oneOf": [
-                    {"type": "array", "maxItems": 100,
-                     "items": {"type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"}},
-                    {"type": "string", "description": "comma-separated slugs"},
-                ],
-            },
-        },
-    }  # fmt: skip
-    if not partial:
-        schema["required"] = ["title"]
-    return schema
+    return validation.input_schema(partial=partial, overrides={"category": category})
 
 
 def _error(description: str, **headers: Any) -> dict[str, Any]:
@@ -247,7 +189,12 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
                         {
                             "name": "limit",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": limits.API_MAX_LIMIT,
+                                "default": limits.API_DEFAULT_LIMIT,
+                            },
                         },
                         {
                             "name": "cursor",
@@ -274,7 +221,12 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
                             "required": False,
                             "description": "retrying with the same key and body returns the first response; "
                             "the same key with another body is refused (422)",
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+                            "schema": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": limits.MAX_IDEMPOTENCY_KEY,
+                                "pattern": "^[!-~]+$",
+                            },
                         },
                     ],
                     "requestBody": body,

@@ -8,7 +8,6 @@ set ``Last-Modified``; they never set ETag or Cache-Control (the cache layer doe
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ from werkzeug.routing import BaseConverter, RequestRedirect
 
 from .content import clean_text
 from .db import get_store
+from .limits import SEARCH_MAX_PAGE, SEARCH_MAX_QUERY, page_number
 from .models import Article, Page, Scope
 from .urls import absolute, feed_path, page_path, scope_path
 
@@ -30,8 +30,6 @@ bp = Blueprint("site", __name__)
 # A sitemap file holds at most 50,000 URLs (sitemaps.org protocol).
 SITEMAP_SIZE = 50_000
 # Search: a visitor's query is cut to this many characters, and deeper pages are refused.
-SEARCH_MAX_QUERY = 200
-SEARCH_MAX_PAGE = 100
 # Slugs are at most 80 characters when we make them; imports may bring longer ones.
 MAX_SLUG = 200
 MONTHS = [
@@ -44,7 +42,6 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 LAST_ARCHIVE_YEAR = 9998
 # A page number is 1 to 999,999,999, written without a sign or leading zeros; anything else
 # ("0", "-1", "abc", 20 digits) is a 404, never an int() of unbounded size.
-_PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 
 
 class PageNotFound(NotFound):
@@ -114,10 +111,6 @@ def json_ld(data: dict[str, Any]) -> Markup:
     return Markup(text)
 
 
-def _page_number(raw: str) -> int | None:
-    return int(raw) if _PAGE_NUMBER.fullmatch(raw) else None
-
-
 def _newest(articles: list[Article]) -> datetime | None:
     return max((a.updated for a in articles), default=None)
 
@@ -181,7 +174,7 @@ def _listing(
     if raw_number is None:
         number = 1
     else:
-        number = _page_number(raw_number)
+        number = page_number(raw_number)
         if number == 1:
             return redirect(scope_path(scope), code=301)
     per_page = current_app.config["PER_PAGE"]
@@ -359,7 +352,7 @@ def search() -> Response:
     # FTS quoting, so FTS syntax cannot reach SQLite as syntax.
     query = clean_text(request.args.get("q", "")[: SEARCH_MAX_QUERY * 4])[:SEARCH_MAX_QUERY]
     raw_number = request.args.get("page")
-    number = 1 if raw_number is None else _page_number(raw_number)
+    number = 1 if raw_number is None else page_number(raw_number)
     scope = Scope("search", query)
     if number is None or number > SEARCH_MAX_PAGE:
         raise PageNotFound(last_url=scope_path(scope) if query else None)
@@ -407,7 +400,7 @@ def sitemap_index() -> Response:
 
 @bp.get("/sitemap-<number>.xml")
 def sitemap(number: str) -> Response:
-    n = _page_number(number)
+    n = page_number(number)
     entries = get_store().sitemap_entries(n, SITEMAP_SIZE) if n else []
     if not entries:
         raise NotFound("There is no such sitemap.")

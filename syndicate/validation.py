@@ -1,7 +1,9 @@
-"""Turning untrusted article input (API JSON, import rows, demo records) into a clean record
-for the store, or a list of errors that name each bad field.
+"""Turning untrusted article input (API JSON, import rows, demo records) into a clean
+``ArticleRecord`` for the store, or a list of errors that name each bad field.
 
-Every field goes through ``content`` here, whatever the way in: this is the one gate.
+Every field goes through ``content`` here, whatever the way in: this is the one gate. Each
+input field is declared once in ``INPUT`` (its type and limits); the gate checks with it and the
+OpenAPI document (``openapi.py``) describes it from it, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -11,14 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from . import content
+from . import content, limits
 
-FIELDS = {
-    "guid", "slug", "title", "summary", "body", "image_url", "image_caption", "image_type",
-    "image_length", "author", "category", "tags", "published", "updated", "status", "previous_slugs",
-}  # fmt: skip
-MAX_TITLE = 500
-MAX_TAGS = 50
+TermValue = tuple[str, str]  # (slug, name)
 
 
 @dataclass
@@ -29,6 +26,33 @@ class Invalid(Exception):
 
     def __str__(self) -> str:
         return "; ".join(f"{k}: {v}" for k, v in self.errors.items())
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """A clean, complete article as the store writes it (the output of ``article_record``)."""
+
+    guid: str
+    slug: str
+    title: str
+    summary: str
+    body: str  # sanitised HTML
+    body_text: str  # its plain text, for search
+    image_url: str
+    image_caption: str
+    image_type: str
+    image_length: int | None
+    author: TermValue | None
+    category: TermValue | None
+    tags: tuple[TermValue, ...]
+    previous_slugs: tuple[str, ...]
+    status: str
+    published: datetime
+    updated: datetime
+
+    def __getitem__(self, name: str) -> Any:
+        """Read a field by name, as the importers still do (``record["guid"]``)."""
+        return getattr(self, name)
 
 
 def mint_guid() -> str:
@@ -60,22 +84,267 @@ def parse_time(value: Any, *, naive_tz: tzinfo | None = None) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def _term(value: Any, name: str) -> tuple[str, str]:
+def term_value(value: Any, name: str) -> TermValue:
     """A term given as a name ("Middle East"), or as {"slug": ..., "name": ...}."""
     if isinstance(value, dict):
         term_name = content.clean_text(value.get("name") or value.get("slug") or "")
-        slug = content.slugify(value.get("slug") or term_name)
+        slug = content.slugify(value.get("slug") or term_name, limits.MAX_SLUG)
     elif isinstance(value, str):
         term_name = content.clean_text(value)
-        slug = content.slugify(term_name)
+        slug = content.slugify(term_name, limits.MAX_SLUG)
     else:
         raise ValueError(f"{name} must be a name or an object with slug and name")
     if not term_name or not slug:
         raise ValueError(f"{name} needs a name with at least one letter or digit")
-    return slug, term_name[:200]
+    return slug, term_name[: limits.MAX_TERM_NAME]
 
 
-term_value = _term  # public name: the API checks a category against the store before writing
+# ------------------------------------------------------------------------- the input fields
+# Each kind of field cleans one raw value (None when absent: each says what that means) or
+# raises ValueError with the message for that field, and describes itself as a JSON Schema.
+
+SLUG_SCHEMA = {"type": "string", "maxLength": limits.MAX_SLUG, "pattern": limits.SLUG_PATTERN}
+ANY_LETTER = "[A-Za-z0-9]"
+TERM_INPUT_SCHEMA = {
+    "description": "a name, or an object with a slug and a name",
+    "oneOf": [
+        {"type": "string", "minLength": 1, "maxLength": limits.MAX_TERM_NAME, "pattern": ANY_LETTER},
+        {
+            "type": "object",
+            "properties": {
+                "slug": SLUG_SCHEMA,
+                "name": {"type": "string", "maxLength": limits.MAX_TERM_NAME, "pattern": ANY_LETTER},
+            },
+            "required": ["name"],
+        },
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Text:
+    max_length: int
+    single_line: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)  # further schema keywords (documentation)
+
+    def clean(self, value: Any, **_: Any) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        cleaned = content.clean_text(value, single_line=self.single_line)
+        if len(cleaned) > self.max_length:
+            raise ValueError(f"longer than {self.max_length} characters")
+        return cleaned
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", **self.extra, "maxLength": self.max_length}
+
+
+@dataclass(frozen=True)
+class Guid:
+    def clean(self, value: Any, **_: Any) -> str | None:
+        if value is None or value == "":
+            return None  # a new article gets one minted
+        if not isinstance(value, str) or not content.clean_text(value) or len(value) > limits.MAX_GUID:
+            raise ValueError(f"must be a non-empty string of at most {limits.MAX_GUID} characters")
+        return content.clean_text(value)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": limits.MAX_GUID, "pattern": ANY_LETTER,
+                "description": "your permanent id; a POST with a known guid updates that article"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Slug:
+    def clean(self, value: Any, **_: Any) -> str | None:
+        if value is None or value == "":
+            return None  # made from the title
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        if not content.SLUG_RE.match(value):
+            raise ValueError("may contain only lowercase letters, digits and single hyphens")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return dict(SLUG_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Html:
+    def clean(self, value: Any, **_: Any) -> str:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be a string of HTML")
+        return content.clean_html(value or "")
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "description": "HTML; sanitised on the way in"}
+
+
+@dataclass(frozen=True)
+class HttpUrl:
+    def clean(self, value: Any, **_: Any) -> str:
+        value = value or ""
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        value = content.clean_text(value)
+        if value and not content.is_http_url(value):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": "^https?://[A-Za-z0-9]"}
+
+
+@dataclass(frozen=True)
+class Count:
+    """A whole number within [minimum, maximum] (see ``limits`` for why each maximum)."""
+
+    unit: str
+    minimum: int
+    maximum: int
+
+    def clean(self, value: Any, **_: Any) -> int | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"must be a whole number of {self.unit}")
+        if not self.minimum <= value <= self.maximum:
+            raise ValueError(f"must be a whole number of {self.unit} from {self.minimum} to {self.maximum}")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
+
+
+@dataclass(frozen=True)
+class TermField:
+    kind: str
+
+    def clean(self, value: Any, **_: Any) -> TermValue | None:
+        return None if value in (None, "") else term_value(value, self.kind)
+
+    def schema(self) -> dict[str, Any]:
+        return dict(TERM_INPUT_SCHEMA)
+
+
+@dataclass(frozen=True)
+class TermList:
+    def clean(self, value: Any, **_: Any) -> tuple[TermValue, ...]:
+        tags = value or []
+        if isinstance(tags, str):
+            tags = [t for t in tags.split(",") if t.strip()]
+        if not isinstance(tags, list):
+            raise ValueError("must be a list of names")
+        if len(tags) > limits.MAX_TAGS:
+            raise ValueError(f"at most {limits.MAX_TAGS} tags")
+        out: list[TermValue] = []
+        for item in tags:
+            term = term_value(item, "tag")
+            if term not in out:
+                out.append(term)
+        return tuple(out)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "oneOf": [
+                {"type": "array", "maxItems": limits.MAX_TAGS, "items": TERM_INPUT_SCHEMA},
+                {"type": "string", "description": "comma-separated names"},
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SlugList:
+    """Slugs the article had before (export/import keeps old links redirecting to it)."""
+
+    def clean(self, value: Any, **_: Any) -> tuple[str, ...]:
+        previous = value or []
+        if isinstance(previous, str):  # CSV cells
+            previous = [p.strip() for p in previous.replace(";", ",").split(",") if p.strip()]
+        if not isinstance(previous, list) or not all(isinstance(p, str) and content.SLUG_RE.match(p) for p in previous):
+            raise ValueError("must be a list of slugs (lowercase letters, digits, single hyphens)")
+        return tuple(sorted(set(previous)))
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "description": "old slugs whose permalinks should redirect here (export/import)",
+            "oneOf": [
+                # Old slugs are only checked for their shape (an exported one may be longer).
+                {
+                    "type": "array",
+                    "maxItems": limits.MAX_PREVIOUS_SLUGS,
+                    "items": {"type": "string", "pattern": limits.SLUG_PATTERN},
+                },
+                {"type": "string", "description": "comma-separated slugs"},
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Status:
+    choices: tuple[str, ...] = ("draft", "published")
+
+    def clean(self, value: Any, **_: Any) -> str:
+        status = value or self.choices[-1]
+        if status not in self.choices:
+            raise ValueError("must be " + " or ".join(f"'{c}'" for c in self.choices))
+        return status
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.choices)}
+
+
+@dataclass(frozen=True)
+class Moment:
+    description: str = ""
+
+    def clean(self, value: Any, *, naive_tz: tzinfo | None = None) -> datetime | None:
+        return None if value in (None, "") else parse_time(value, naive_tz=naive_tz)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time",
+                "description": self.description or DATE_TIME_DESCRIPTION}  # fmt: skip
+
+
+DATE_TIME_DESCRIPTION = "ISO 8601 with a time zone (Z or an offset); a time without one is refused"
+
+INPUT: dict[str, Any] = {
+    "guid": Guid(),
+    "slug": Slug(),
+    "title": Text(limits.MAX_TITLE, extra={"minLength": 1, "pattern": ANY_LETTER}),
+    "summary": Text(limits.MAX_SUMMARY, single_line=False),
+    "body": Html(),
+    "image_url": HttpUrl(),
+    "image_caption": Text(limits.MAX_IMAGE_CAPTION),
+    "image_type": Text(limits.MAX_IMAGE_TYPE),
+    "image_length": Count("bytes", 0, limits.MAX_IMAGE_LENGTH),
+    "author": TermField("author"),
+    "category": TermField("category"),
+    "tags": TermList(),
+    "published": Moment("publication time; in the future = scheduled. Default: now"),
+    "updated": Moment(),
+    "status": Status(),
+    "previous_slugs": SlugList(),
+}
+FIELDS = frozenset(INPUT)
+REQUIRED = ("title",)
+NOT_NULLABLE = ("guid", "title")  # the rest accept null for "absent" (a PATCH clears with it)
+
+
+def input_schema(*, partial: bool, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON Schema of an article input (``partial``: a PATCH, where nothing is required)."""
+    properties = {}
+    for name, spec in INPUT.items():
+        schema = (overrides or {}).get(name) or spec.schema()
+        properties[name] = schema if name in NOT_NULLABLE else {**schema, "nullable": True}
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties}
+    if not partial:
+        schema["required"] = list(REQUIRED)
+    return schema
+
+
+# --------------------------------------------------------------------------------- the gate
 
 
 def article_record(
@@ -85,137 +354,41 @@ def article_record(
     naive_tz: tzinfo | None = None,
     existing: dict[str, Any] | None = None,
     allow_unknown: bool = False,
-) -> dict[str, Any]:
+) -> ArticleRecord:
     """Validate and clean one article. ``existing`` (a previous record) fills fields that a
     partial update leaves out. Raises ``Invalid`` naming every bad field."""
-    errors: dict[str, str] = {}
     if not isinstance(data, dict):
         raise Invalid({"_": "an article must be a JSON object"})
-    if not allow_unknown:
-        for key in data:
-            if key not in FIELDS:
-                errors[key] = "unknown field"
+    errors = {} if allow_unknown else {key: "unknown field" for key in data if key not in FIELDS}
     merged = {**(existing or {}), **{k: v for k, v in data.items() if k in FIELDS}}
+    # An update that does not say when it was updated was updated now.
+    if existing is not None:
+        merged["updated"] = data.get("updated")
     out: dict[str, Any] = {}
-
-    def text(name: str, value: Any, *, single_line: bool = True, limit: int = 100_000) -> str:
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            errors[name] = "must be a string"
-            return ""
-        cleaned = content.clean_text(value, single_line=single_line)
-        if len(cleaned) > limit:
-            errors[name] = f"longer than {limit} characters"
-        return cleaned
-
-    out["title"] = text("title", merged.get("title"), limit=MAX_TITLE)
+    for name, spec in INPUT.items():
+        try:
+            out[name] = spec.clean(merged.get(name), naive_tz=naive_tz)
+        except ValueError as exc:
+            errors[name] = str(exc)
     if "title" not in errors and not out["title"]:
         errors["title"] = "is required"
-
-    guid = merged.get("guid")
-    if guid is None or guid == "":
-        out["guid"] = mint_guid()
-    elif not isinstance(guid, str) or not content.clean_text(guid) or len(guid) > 500:
-        errors["guid"] = "must be a non-empty string of at most 500 characters"
-    else:
-        out["guid"] = content.clean_text(guid)
-
-    slug = merged.get("slug")
-    if slug is not None and not isinstance(slug, str):
-        errors["slug"] = "must be a string"
-    else:
-        out["slug"] = content.slugify(slug or out["title"]) or "article"
-        if slug and not content.SLUG_RE.match(slug):
-            errors["slug"] = "may contain only lowercase letters, digits and single hyphens"
-
-    body = merged.get("body")
-    if body is not None and not isinstance(body, str):
-        errors["body"] = "must be a string of HTML"
-        body = ""
-    out["body"] = content.clean_html(body or "")
-    out["body_text"] = content.html_to_text(out["body"])
-    summary = text("summary", merged.get("summary"), single_line=False, limit=5000)
-    out["summary"] = summary or content.summarize(out["body_text"])
-
-    image_url = merged.get("image_url") or ""
-    if not isinstance(image_url, str):
-        errors["image_url"] = "must be a string"
-        image_url = ""
-    image_url = content.clean_text(image_url)
-    if image_url and not content.is_http_url(image_url):
-        errors["image_url"] = "must be an absolute http(s) URL"
-    out["image_url"] = image_url
-    out["image_caption"] = text("image_caption", merged.get("image_caption"), limit=2000)
-    out["image_type"] = text("image_type", merged.get("image_type"), limit=100)
-    length = merged.get("image_length")
-    if length in (None, ""):
-        out["image_length"] = None
-    elif isinstance(length, bool) or not isinstance(length, int) or length < 0:
-        errors["image_length"] = "must be a whole number of bytes"
-    else:
-        out["image_length"] = length
-
-    for name in ("author", "category"):
-        value = merged.get(name)
-        if value in (None, ""):
-            out[name] = None
-            continue
-        try:
-            out[name] = _term(value, name)
-        except ValueError as exc:
-            errors[name] = str(exc)
-
-    tags = merged.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t for t in tags.split(",") if t.strip()]
-    if not isinstance(tags, list):
-        errors["tags"] = "must be a list of names"
-        tags = []
-    out["tags"] = []
-    for value in tags[:MAX_TAGS]:
-        try:
-            term = _term(value, "tag")
-        except ValueError as exc:
-            errors["tags"] = str(exc)
-            break
-        if term not in out["tags"]:
-            out["tags"].append(term)
-    if len(tags) > MAX_TAGS:
-        errors["tags"] = f"at most {MAX_TAGS} tags"
-
-    # Slugs the article had before (export/import keeps old links redirecting to it).
-    previous = merged.get("previous_slugs") or []
-    if isinstance(previous, str):  # CSV cells
-        previous = [p.strip() for p in previous.replace(";", ",").split(",") if p.strip()]
-    if not isinstance(previous, list) or not all(isinstance(p, str) and content.SLUG_RE.match(p) for p in previous):
-        errors["previous_slugs"] = "must be a list of slugs (lowercase letters, digits, single hyphens)"
-        previous = []
-    out["previous_slugs"] = sorted(set(previous) - {out.get("slug")})[:100]
-
-    status = merged.get("status") or "published"
-    if status not in ("draft", "published"):
-        errors["status"] = "must be 'draft' or 'published'"
-    out["status"] = status
-
-    for name in ("published", "updated"):
-        # An update that does not say when it was updated was updated now.
-        value = data.get(name) if (name == "updated" and existing is not None) else merged.get(name)
-        if value in (None, ""):
-            out[name] = None
-            continue
-        try:
-            out[name] = parse_time(value, naive_tz=naive_tz)
-        except ValueError as exc:
-            errors[name] = str(exc)
-    if "published" not in errors and out.get("published") is None:
-        out["published"] = now.replace(microsecond=0)
-    if "updated" not in errors and "published" not in errors:
-        if out.get("updated") is None or out["updated"] < out["published"]:
-            out["updated"] = out["published"] if existing is None else max(now.replace(microsecond=0), out["published"])
     if errors:
         raise Invalid(errors)
-    return out
+    return _complete(out, now=now.replace(microsecond=0), updating=existing is not None)
+
+
+def _complete(out: dict[str, Any], *, now: datetime, updating: bool) -> ArticleRecord:
+    """The fields derived from others: guid, slug, plain text, summary and the two times."""
+    out["guid"] = out["guid"] or mint_guid()
+    out["slug"] = content.slugify(out["slug"] or out["title"], limits.MAX_SLUG) or "article"
+    out["body_text"] = content.html_to_text(out["body"])
+    out["summary"] = out["summary"] or content.summarize(out["body_text"])
+    out["previous_slugs"] = tuple(p for p in out["previous_slugs"] if p != out["slug"])[: limits.MAX_PREVIOUS_SLUGS]
+    published = out["published"] or now
+    updated = out["updated"]
+    if updated is None or updated < published:
+        updated = max(now, published) if updating else published
+    return ArticleRecord(**{**out, "published": published, "updated": updated})
 
 
 def record_from_article(article, previous_slugs: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:

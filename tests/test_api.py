@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from syndicate.api import encode_cursor
 from syndicate.db import get_store
 
 from .api_support import READ, SITE_URL_CHECK, WRITE, api_app, auth, checksum
@@ -138,11 +139,13 @@ def test_a_read_only_token_cannot_write(client, app):
 
 
 def test_token_use_is_recorded_and_only_a_hash_is_stored(client, app, tmp_path):
-    with app.app_context():
-        assert get_store().token_last_used("partner") is None
+    def last_used() -> str | None:
+        with app.app_context():
+            return {t["name"]: t["last_used"] for t in get_store().tokens()}["partner"]
+
+    assert last_used() is None
     client.get(ARTICLES, headers=auth(READ))
-    with app.app_context():
-        assert get_store().token_last_used("partner") is not None
+    assert last_used() is not None
     assert WRITE.encode() not in (tmp_path / "api.db").read_bytes()
 
 
@@ -338,6 +341,20 @@ def test_a_malformed_cursor_is_400(client, cursor):
     assert response.status_code == 400 and "cursor" in response.json["fields"]
 
 
+@pytest.mark.parametrize("article_id", [2**63, -(2**63) - 1, 10**40])
+def test_a_cursor_with_an_id_sqlite_cannot_hold_is_400_not_500(client, article_id):
+    cursor = encode_cursor(["2026-11-25T10:00:00+00:00", article_id, "updated"])
+    response = client.get(f"{ARTICLES}?cursor={cursor}", headers=auth())
+    assert response.status_code == 400 and "cursor" in response.json["fields"]
+    assert response.is_json
+
+
+def test_the_largest_image_length_is_kept_exactly(client):
+    article = create(client, image_length=2**53 - 1)
+    assert article["image_length"] == 2**53 - 1
+    assert client.get(f"{ARTICLES}/{article['id']}", headers=auth()).json["image_length"] == 2**53 - 1
+
+
 # --------------------------------------------------------------------------------- errors
 
 
@@ -356,6 +373,9 @@ def test_a_malformed_cursor_is_400(client, cursor):
         ({"title": "x", "tags": 3}, {"tags"}),
         ({"title": "x", "image_length": "big"}, {"image_length"}),
         ({"title": "x", "image_length": True}, {"image_length"}),
+        ({"title": "x", "image_length": -1}, {"image_length"}),
+        ({"title": "x", "image_length": 2**63}, {"image_length"}),  # SQLite INTEGER overflow: was a 500
+        ({"title": "x", "image_length": 2**53}, {"image_length"}),  # beyond what JSON readers keep exact
         ({"title": "x", "status": "live"}, {"status"}),
         ({"title": "x", "author": ["a"]}, {"author"}),
         ({"title": "x", "colour": "red"}, {"colour"}),

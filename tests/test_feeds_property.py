@@ -74,8 +74,8 @@ def test_any_text_survives_every_format(prop_app, title, body, caption, author, 
     feed = json.loads(client.get("/feed/json/").data)
     assert feed["items"][0]["title"] == expected
 
-    if record.get("author"):
-        slug = record["author"][0]
+    if record.author:
+        slug = record.author[0]
         for suffix in ("feed/", "feed/atom/", "feed/json/"):
             response = client.get(f"/author/{slug}/{suffix}")
             assert response.status_code == 200

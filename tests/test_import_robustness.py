@@ -36,7 +36,7 @@ def import_cli(runner, path: Path, *args: str):
 @pytest.mark.parametrize(
     "bad_line, reason",
     [
-        (json.dumps({**good(3), "image_length": HUGE}), f"image_length: {HUGE} is out of range"),
+        (json.dumps({**good(3), "image_length": HUGE}), "image_length: must be a whole number of bytes from 0 to"),
         (
             '{"guid": "tag:good,3", "title": "Good 3", "image_length": ' + "9" * 5000 + "}",
             "a number with more than 4300 digits",

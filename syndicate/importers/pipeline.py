@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .. import content
-from ..validation import FIELDS, Invalid, article_record
+from ..validation import FIELDS, ArticleRecord, Invalid, article_record
 from . import csv as csv_format
 from . import feed, jsonfeed, jsonl, wxr
 from .records import Context, Entry, Event, ImportFailed, OnEvent, OnProgress, derived_guid, ignore, slug_from_url
@@ -23,7 +23,6 @@ from .sources import detect, open_source
 BATCH_SIZE = 500
 MODULES = {"jsonl": jsonl, "csv": csv_format, "feed": feed, "wxr": wxr, "jsonfeed": jsonfeed}
 # What an SQLite INTEGER holds; a larger number in a record is that record's fault, not the batch's.
-SQLITE_INT = (-(2**63), 2**63 - 1)
 
 
 @dataclass
@@ -115,13 +114,11 @@ class _Batches:
             return
         for warning in entry.warnings:
             self.ctx.warn(entry.where, warning, _named(record))
-        first = self.seen.get(record["guid"])
+        first = self.seen.get(record.guid)
         if first is not None:
-            self.skip(
-                entry.where, f"guid: {record['guid']} already appeared in {first} (the first one is kept)", record
-            )
+            self.skip(entry.where, f"guid: {record.guid} already appeared in {first} (the first one is kept)", record)
             return
-        self.seen[record["guid"]] = entry.where
+        self.seen[record.guid] = entry.where
         self.batch.append(record)
         self.span.append(entry.where)
         if len(self.batch) >= self.batch_size:
@@ -134,8 +131,9 @@ class _Batches:
                 self.ctx.warn(where, f"ignoring the unknown field {key!r} (reported once)")
             del data[key]
 
-    def _validate(self, where: str, data: dict[str, Any]) -> dict[str, Any] | None:
-        """The clean record, or None once the reason it is skipped has been reported."""
+    def _validate(self, where: str, data: dict[str, Any]) -> ArticleRecord | None:
+        """The clean record (the gate range-checks every number), or None once the reason it
+        is skipped has been reported."""
         try:
             _keep_stored_dates(self.store, data)
             record = article_record(data, now=self.now, naive_tz=self.ctx.naive_tz)
@@ -145,11 +143,6 @@ class _Batches:
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # a value shaped like nothing we expect
             self.skip(where, f"cannot read this record ({exc})", data)
             return None
-        for name, value in record.items():
-            if isinstance(value, int) and not isinstance(value, bool) and not SQLITE_INT[0] <= value <= SQLITE_INT[1]:
-                shown = str(value) if len(str(value)) <= 30 else f"a {len(str(value))}-digit number"
-                self.skip(where, f"{name}: {shown} is out of range (at most {SQLITE_INT[1]})", record)
-                return None
         return record
 
     def flush(self) -> None:
@@ -171,10 +164,10 @@ class _Batches:
         self.span.clear()
 
 
-def _named(data: dict[str, Any]) -> str:
+def _named(data: dict[str, Any] | ArticleRecord) -> str:
     """The record's guid or title, so the operator can find it in the source ("" if neither)."""
     for key in ("guid", "title"):
-        value = data.get(key)
+        value = getattr(data, key, None) if isinstance(data, ArticleRecord) else data.get(key)
         text = content.clean_text(value) if isinstance(value, str) else ""
         if text:
             return f"{key} {text[:80]!r}"
