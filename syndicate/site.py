@@ -22,6 +22,7 @@ from werkzeug.routing import BaseConverter
 from .content import clean_text
 from .db import get_store
 from .models import Article, Page, Scope
+from .negotiation import FEED_MEDIA_TYPES
 from .urls import absolute, feed_path, page_path, scope_path
 
 bp = Blueprint("site", __name__)
@@ -133,11 +134,10 @@ def _finish(html: str, newest: datetime | None) -> Response:
 def _feeds(scope: Scope, label: str) -> list[dict[str, str]]:
     """``<link rel="alternate">`` entries for the feeds of ``scope``."""
     title = current_app.config["SITE_TITLE"] + (f" — {label}" if label else "")
-    formats = (("rss", "RSS", "application/rss+xml"), ("atom", "Atom", "application/atom+xml"),
-               ("json", "JSON Feed", "application/feed+json"))  # fmt: skip
+    formats = (("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed"))
     return [
-        {"type": mime, "name": name, "title": f"{title} ({name})", "href": feed_path(scope, fmt)}
-        for fmt, name, mime in formats
+        {"type": FEED_MEDIA_TYPES[fmt], "name": name, "title": f"{title} ({name})", "href": feed_path(scope, fmt)}
+        for fmt, name in formats
     ]
 
 

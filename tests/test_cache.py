@@ -21,9 +21,10 @@ import pytest
 from flask import abort, make_response, request
 from markupsafe import escape
 
-from syndicate.cache import ResponseCache, canonical_query, parse_accept_encoding, response_cache
+from syndicate.cache import ResponseCache, canonical_query, response_cache
 from syndicate.db import get_store
 from syndicate.models import Scope
+from syndicate.negotiation import coding_preference
 from syndicate.store import Store
 from syndicate.validation import article_record
 from tests.conftest import make_app
@@ -243,12 +244,12 @@ def test_key_parameters_make_separate_entries_whatever_their_order(cached_app, c
 def test_canonical_query_and_accept_encoding_parsing():
     assert canonical_query("utm=1&q=a++b&page=007&page=9&content=") == "page=7&q=a+b"
     assert canonical_query("fbclid=x") == ""
-    assert parse_accept_encoding("gzip, deflate, br") == ("br", "gzip", "identity")
-    assert parse_accept_encoding("br;q=0, gzip") == ("gzip", "identity")
-    assert parse_accept_encoding("gzip;q=0.5, identity;q=0.9") == ("identity", "gzip")
-    assert parse_accept_encoding("*;q=0") == ()
-    assert parse_accept_encoding("identity;q=0, *") == ("br", "gzip")
-    assert parse_accept_encoding("x-gzip") == ("gzip", "identity")
+    assert coding_preference("gzip, deflate, br") == ("br", "gzip", "identity")
+    assert coding_preference("br;q=0, gzip") == ("gzip", "identity")
+    assert coding_preference("gzip;q=0.5, identity;q=0.9") == ("identity", "gzip")
+    assert coding_preference("*;q=0") == ()
+    assert coding_preference("identity;q=0, *") == ("br", "gzip")
+    assert coding_preference("x-gzip") == ("gzip", "identity")
 
 
 def test_non_200_and_uncacheable_responses_pass_through_uncached(cached_app, client):
@@ -418,7 +419,7 @@ def test_a_new_day_makes_entries_fresh(cached_app, client):
     client.get("/_t/listing/")
     assert client.get("/_t/listing/").headers["X-Cache"] == "hit"
     cache = response_cache(cached_app)
-    cache.clock = lambda: time.time() + 86400  # pages print today's date
+    cache.content.clock = lambda: time.time() + 86400  # pages print today's date
     assert client.get("/_t/listing/").headers["X-Cache"] == "miss"
     assert client.get("/_t/listing/").headers["X-Cache"] == "hit"
 
@@ -557,7 +558,7 @@ def test_null_cache_turns_the_fast_path_off(db_copy):
 
 def test_an_unusable_database_is_passed_to_flask_not_crashing_the_fast_path(cached_app, client, db_copy):
     assert client.get("/_t/listing/").status_code == 200
-    response_cache(cached_app).reset_thread_store()
+    response_cache(cached_app).content.reset_thread_store()
     for suffix in ("", "-wal", "-shm"):
         path = db_copy.with_name(db_copy.name + suffix)
         if path.exists():
