@@ -19,7 +19,8 @@ from werkzeug.http import parse_accept_header
 # Content-Type values we send (always with the charset).
 FEED_MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
 FEED_TYPES = {fmt: f"{media_type}; charset=utf-8" for fmt, media_type in FEED_MEDIA_TYPES.items()}
-BROWSER_FEED_TYPE = "application/xml; charset=utf-8"  # an RSS/Atom feed shown to a browser
+XML_MEDIA_TYPE = "application/xml"  # sitemaps; feeds shown to a browser
+BROWSER_FEED_TYPE = f"{XML_MEDIA_TYPE}; charset=utf-8"  # an RSS/Atom feed shown to a browser
 OPML_MEDIA_TYPE = "text/x-opml"
 OPML_TYPE = f"{OPML_MEDIA_TYPE}; charset=utf-8"
 JSON_TYPE = "application/json"

@@ -22,7 +22,7 @@ from werkzeug.routing import BaseConverter
 from .content import clean_text
 from .db import get_store
 from .models import Article, Page, Scope
-from .negotiation import FEED_MEDIA_TYPES
+from .negotiation import FEED_MEDIA_TYPES, XML_MEDIA_TYPE
 from .urls import absolute, feed_path, page_path, scope_path
 
 bp = Blueprint("site", __name__)
@@ -395,7 +395,7 @@ def sitemap_index() -> Response:
         loc = xml_escape(absolute(url_for("site.sitemap", number=str(number))))
         lines.append(f"<sitemap><loc>{loc}</loc><lastmod>{iso(newest)}</lastmod></sitemap>")
     lines.append("</sitemapindex>")
-    response = Response("\n".join(lines) + "\n", mimetype="application/xml")
+    response = Response("\n".join(lines) + "\n", mimetype=XML_MEDIA_TYPE)
     return _last_modified(response, max((newest for _, newest in chunks), default=None))
 
 
@@ -410,7 +410,7 @@ def sitemap(number: str) -> Response:
         path = f"/{published[:4]}/{published[5:7]}/{published[8:10]}/{slug}/"
         lines.append(f"<url><loc>{xml_escape(absolute(path))}</loc><lastmod>{iso(updated)}</lastmod></url>")
     lines.append("</urlset>")
-    response = Response("\n".join(lines) + "\n", mimetype="application/xml")
+    response = Response("\n".join(lines) + "\n", mimetype=XML_MEDIA_TYPE)
     return _last_modified(response, max(updated for _, _, updated in entries))
 
 

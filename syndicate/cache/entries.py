@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import http_date, parse_cache_control_header, parse_date, parse_list_header
 
-from ..negotiation import FEED_MEDIA_TYPES, OPML_MEDIA_TYPE, VARY_ENCODING
+from ..negotiation import FEED_MEDIA_TYPES, OPML_MEDIA_TYPE, VARY_ENCODING, XML_MEDIA_TYPE
 from .keys import ENTRY_FORMAT
 from .validators import not_modified
 
@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover
 
 # Content types worth storing: pages, feeds, sitemaps, robots.txt, OPML.
 CACHEABLE_TYPES = (
-    "text/html", "application/xml", "text/xml", *FEED_MEDIA_TYPES.values(), "text/plain", OPML_MEDIA_TYPE,
+    "text/html", XML_MEDIA_TYPE, "text/xml", *FEED_MEDIA_TYPES.values(), "text/plain", OPML_MEDIA_TYPE,
 )  # fmt: skip
 # Headers the cache manages itself or that belong to one connection, never stored.
 NOT_STORED = {
