@@ -152,7 +152,7 @@ def main() -> None:
     store = Store(str(db))
     cache = response_cache(cached)
     for label, fn in (
-        ("version check (stamp, nothing changed)", cache.stamp),
+        ("version check (stamp, nothing changed)", cache.content.current),
         ("Store.content_version()", store.content_version),
         ("Store.data_version()", store.data_version),
     ):

@@ -98,17 +98,6 @@ def start_floor(
     return Server(name, port, proc)
 
 
-def start_whatif(procs: harness.Processes, db: Path, threads: int, logs: Path, interval: float) -> Server:
-    """bench/whatif_serve.py: the cached server with the per-request version check throttled."""
-    port = harness.free_port()
-    command = [harness.PYTHON, str(Path(__file__).with_name("whatif_serve.py")), "--database", str(db)]
-    command += ["--port", str(port), "--threads", str(threads), "--stamp-interval", str(interval)]
-    env = harness.child_env(SITE_URL="https://news.example.com")
-    proc = procs.start(command, env=env, log=logs / "whatif.log")
-    harness.wait_for_port(port, proc)
-    return Server(f"cached, check/{interval * 1000:g}ms", port, proc)
-
-
 def probe(server: Server, path: str, encoding: str, warm: int) -> dict | None:
     """Warm ``path`` on ``server`` and describe its response (None unless it is a 200)."""
     headers = {"Accept-Encoding": encoding} if encoding else {}
@@ -144,12 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", type=Path, help="demo archive (default: bench/out/demo12k.db, built if missing)")
     parser.add_argument("--json", type=Path, default=harness.OUT / "http_bench.json", help="where to save figures")
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
-    parser.add_argument(
-        "--what-if-stamp-interval",
-        type=float,
-        metavar="SECONDS",
-        help="also measure the cached server with its version check throttled (bench/whatif_serve.py)",
-    )
     parser.add_argument(
         "--floor-sqlite",
         action="store_true",
@@ -196,8 +179,6 @@ def main(argv: list[str] | None = None) -> int:
         floor = start_floor(procs, spec, args.threads, logs)
 
         servers = [cached, uncached, floor]
-        if args.what_if_stamp_interval:
-            servers.append(start_whatif(procs, db, args.threads, logs, args.what_if_stamp_interval))
         if args.floor_sqlite:
             servers.append(start_floor(procs, spec, args.threads, logs, sqlite_check=db))
         series = {(s.name, t[0]): Series() for s in servers for t in available}

@@ -31,7 +31,7 @@ for extra in site_render feeds_bench cache_fastpath import_bench edge_bench; do
         if grep -q -- "add_argument(\"--database\"" "bench/$extra.py"; then run "bench/$extra.py" "${DB_ARGS[@]}"; else run "bench/$extra.py"; fi
     fi
 done
-# --floor-sqlite and --what-if-stamp-interval 0.1 add the two diagnostics described in bench/README.md.
+# --floor-sqlite adds the diagnostic described in bench/README.md.
 run bench/http_bench.py "${WRK_ARGS[@]}"
 if command -v nginx >/dev/null && command -v redis-server >/dev/null; then
     run bench/proxy_bench.py "${WRK_ARGS[@]}"

@@ -2,7 +2,8 @@
 
 Every request carries a bearer token made with ``syndicate token create``; read tokens may
 read everything (drafts and scheduled articles too), write tokens may also create, update and
-delete. Every refusal is a JSON body ``{"error": ..., "fields": {...}}`` with a 4xx status, and
+delete. Every refusal is a JSON body ``{"error": ..., "fields": {...}}`` (``errors.json_error``,
+the one shape of every error under /api/) with a 4xx status, and
 a refused write changes nothing: each write is one store transaction that validates before it
 writes. The OpenAPI document (``openapi.py``) describes exactly these routes.
 """
@@ -23,7 +24,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from . import content, limits, urls, validation
 from .db import get_store
+from .errors import INTERNAL_ERROR, http_error, json_error, json_response
 from .models import Article
+from .negotiation import NO_CACHE, NO_STORE
 from .store import IdempotencyConflict, Store, to_db, token_hash
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -52,26 +55,6 @@ class Token:
 
 
 # ------------------------------------------------------------------------------ responses
-
-
-def error_response(
-    status: int, message: str, fields: dict[str, str] | None = None, headers: dict[str, str] | None = None
-) -> Response:
-    body: dict[str, Any] = {"error": message}
-    if fields:
-        body["fields"] = fields
-    return json_response(body, status, headers)
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=True, separators=(",", ":"))
-    response = Response(text, status=status, mimetype="application/json")
-    # Authenticated answers, some about unpublished articles: never stored by shared caches.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Vary"] = "Authorization"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 def article_etag(article: Article) -> str:
@@ -262,7 +245,7 @@ def openapi_document() -> Response:
     from .openapi import document
 
     response = json_response(document(current_app, get_store()))
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = NO_CACHE
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -415,7 +398,7 @@ def delete_article(ref: str) -> Response:
     current_app.logger.info("article %s (%s) deleted by token %r", deleted.guid, deleted.path, token.name)
     after_write(deleted, None)
     response = Response(status=204)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = NO_STORE
     return response
 
 
@@ -424,27 +407,24 @@ def delete_article(ref: str) -> Response:
 
 @bp.errorhandler(ApiError)
 def handle_api_error(exc: ApiError) -> Response:
-    return error_response(exc.status, exc.message, exc.fields, exc.headers)
+    return json_error(exc.status, exc.message, exc.fields, exc.headers)
 
 
 @bp.errorhandler(validation.Invalid)
 def handle_invalid(exc: validation.Invalid) -> Response:
-    return error_response(422, "the article is not valid", exc.errors)
+    return json_error(422, "the article is not valid", exc.errors)
 
 
-@bp.errorhandler(HTTPException)
-def handle_http_error(exc: HTTPException) -> Response:
-    headers = {}
-    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-        headers["Allow"] = ", ".join(exc.valid_methods)
-    return error_response(exc.code or 500, exc.description or exc.name, headers=headers)
+# Its own errors too, or the handler for Exception below would catch them (Flask looks in the
+# blueprint's handlers first): one shape, made by errors.http_error, whoever raises.
+bp.register_error_handler(HTTPException, http_error)
 
 
 @bp.errorhandler(Exception)
 def handle_bug(exc: Exception) -> Response:
     # A bug, not the client's fault: logged with its traceback, never shown to the client.
     current_app.logger.exception("API error on %s %s", request.method, request.path)
-    return error_response(500, "internal error; it has been logged")
+    return json_error(500, INTERNAL_ERROR)
 
 
 def json_routing_errors() -> Response | None:
@@ -455,9 +435,9 @@ def json_routing_errors() -> Response | None:
         return None
     if isinstance(exc, MethodNotAllowed):
         allow = ", ".join(sorted(exc.valid_methods or []))
-        return error_response(405, f"{request.method} is not allowed here", headers={"Allow": allow})
+        return json_error(405, f"{request.method} is not allowed here", headers={"Allow": allow})
     if isinstance(exc, NotFound):
-        return error_response(404, "no such API endpoint")
+        return json_error(404, "no such API endpoint")
     return None
 
 

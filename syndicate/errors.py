@@ -1,14 +1,22 @@
 """Error responses: friendly HTML pages in the site's look, JSON for the API.
 
-Paths under ``/api/`` answer ``{"error": ..., "status": N}``; everything else gets the site's
+Under ``/api/`` every error, whoever raises it (the API's own checks, routing, werkzeug, a
+bug), has one shape, made by ``json_error``: ``{"error": message}``, plus ``"fields"`` naming
+each bad field, header or query parameter when there are any. Everything else gets the site's
 error page (with a link to the last page when a listing page is out of range). Unexpected
 exceptions are logged by Flask and shown as a plain 500 page that does not touch the database.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, jsonify, render_template, request
+import json
+from typing import Any
+
+from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from .negotiation import JSON_TYPE, NO_STORE, VARY_AUTHORIZATION
+from .urls import API_PREFIX
 
 TITLES = {
     400: "Bad request",
@@ -19,38 +27,58 @@ TITLES = {
     429: "Too many requests",
     500: "Something went wrong",
 }
+INTERNAL_ERROR = "internal error; it has been logged"
 
 
 def wants_json() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    return request.path == API_PREFIX.rstrip("/") or request.path.startswith(API_PREFIX)
 
 
-def error_response(error: HTTPException) -> Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """An API answer: ``body`` as compact JSON (or already-encoded JSON text)."""
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=True, separators=(",", ":"))
+    response = Response(text, status=status, mimetype=JSON_TYPE)
+    # Authenticated answers, some about unpublished articles: never stored by shared caches.
+    response.headers["Cache-Control"] = NO_STORE
+    response.headers["Vary"] = VARY_AUTHORIZATION
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def json_error(
+    status: int, message: str, fields: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """The one JSON error shape under /api/: ``{"error": message, "fields": {...}}``."""
+    body: dict[str, Any] = {"error": message}
+    if fields:
+        body["fields"] = fields
+    return json_response(body, status, headers)
+
+
+def http_error(error: HTTPException) -> Response:
     """The response for an HTTP error: JSON under /api/, the site's error page elsewhere."""
     if error.response is not None:
         return error.response  # abort(response): the caller built the answer itself
     code = error.code or 500
     # Keep the error's own headers (Allow on 405, Retry-After on 429).
-    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     if wants_json():
-        message = error.description if code != 500 else "Internal server error"
-        response = jsonify({"error": message, "status": code})
-    else:
-        if code >= 500:
-            # The database may be what failed: the page must render without it.
-            g.site_degraded = True
-        html = render_template(
-            "error.html",
-            code=code,
-            title=TITLES.get(code, error.name),
-            message=error.description if code < 500 else "We could not show this page. Please try again later.",
-            last_url=getattr(error, "last_url", None),
-            crumbs=[("Home", "/"), (TITLES.get(code, error.name), "")],
-            noindex=True,
-        )
-        response = Response(html, mimetype="text/html")
-    response.status_code = code
-    for key, value in headers:
+        return json_error(code, error.description or error.name if code < 500 else INTERNAL_ERROR, headers=headers)
+    if code >= 500:
+        # The database may be what failed: the page must render without it.
+        g.site_degraded = True
+    html = render_template(
+        "error.html",
+        code=code,
+        title=TITLES.get(code, error.name),
+        message=error.description if code < 500 else "We could not show this page. Please try again later.",
+        last_url=getattr(error, "last_url", None),
+        crumbs=[("Home", "/"), (TITLES.get(code, error.name), "")],
+        noindex=True,
+    )
+    response = Response(html, status=code, mimetype="text/html")
+    for key, value in headers.items():
         response.headers[key] = value
     return response
 
@@ -58,4 +86,4 @@ def error_response(error: HTTPException) -> Response:
 def init_app(app: Flask) -> None:
     # Not registered on Exception: an unexpected exception reaches Flask, which logs it (and
     # re-raises it in tests), then hands this handler an InternalServerError.
-    app.register_error_handler(HTTPException, error_response)
+    app.register_error_handler(HTTPException, http_error)

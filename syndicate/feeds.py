@@ -27,19 +27,26 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 from werkzeug.urls import iri_to_uri
 
 from . import feedwriters
+from .cache.keys import cache_key, canonical_query
 from .content import absolutize_html, xml_safe
 from .db import get_store
 from .feedwriters import Category, FeedDoc, FeedItem, Image
 from .models import Article, Scope
+from .negotiation import (
+    BROWSER_FEED_TYPE,
+    BROWSER_FORMATS,
+    FEED_TYPES,
+    IMMUTABLE,
+    NO_STORE,
+    OPML_TYPE,
+    VARY_ACCEPT,
+    wants_browser_feed,
+)
 from .urls import absolute, feed_path, scope_path
 
-BROWSER_FORMATS = ("rss", "atom")
-BROWSER_TYPE = "application/xml; charset=utf-8"
 FEED_CSP = (
     "default-src 'none'; script-src 'self'; object-src 'none'; style-src 'self'; img-src 'self' https: http:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -49,10 +56,8 @@ bp = Blueprint("feeds", __name__)
 
 FORMATS = {"rss": "", "atom": "atom/", "json": "json/"}
 TERM_KINDS = "category,tag,author"
-ARCHIVE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_QUERY = 200  # characters of a search query echoed into titles and links
-OPML_TYPE = "text/x-opml; charset=utf-8"
 
 
 def init_app(app: Flask) -> None:
@@ -229,7 +234,7 @@ def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> R
         doc.links.append(("next-archive", _archive_url(scope, fmt, number + 1)))
     response = _respond(doc, fmt)
     if response.status_code in (200, 304):
-        response.headers["Cache-Control"] = ARCHIVE_CACHE_CONTROL
+        response.headers["Cache-Control"] = IMMUTABLE
     return response
 
 
@@ -293,33 +298,22 @@ def opml() -> Response:
 # ----------------------------------------------------------------- HTTP: validators, delta
 
 
-def prefers_html(accept: str) -> bool:
-    """True when the client would rather have a web page than a feed: a browser following a
-    feed link (``text/html`` ranked above the feed types). Feed readers ask for the feed types
-    or ``*/*`` and keep getting them."""
-    if not accept or "html" not in accept:
-        return False
-    parsed = parse_accept_header(accept, MIMEAccept)
-    feed = max(parsed["application/rss+xml"], parsed["application/atom+xml"])
-    return parsed["text/html"] > feed
-
-
 def _for_browser(fmt: str) -> bool:
-    return fmt in BROWSER_FORMATS and prefers_html(request.headers.get("Accept", ""))
+    return wants_browser_feed(fmt, request.headers.get("Accept", ""))
 
 
 def _content_type(fmt: str) -> str:
     """The feed's own media type; for a browser, the same bytes as application/xml, which
     browsers render through the feed's XSLT stylesheet (they show application/rss+xml and
     application/atom+xml as raw text or a download)."""
-    return BROWSER_TYPE if _for_browser(fmt) else feedwriters.CONTENT_TYPES[fmt]
+    return BROWSER_FEED_TYPE if _for_browser(fmt) else FEED_TYPES[fmt]
 
 
-def _identity() -> str:
-    """What makes this document this document: the cache layer's key, hashed."""
-    key = "|".join([request.path, request.args.get("page", ""), request.args.get("q", ""), _content_mode()])
-    if request.headers.get("Accept") and prefers_html(request.headers["Accept"]):
-        key += "|html"  # another representation (media type), so another strong ETag
+def _identity(fmt: str) -> str:
+    """What makes this document this document: the cache layer's key (path, the parameters
+    that change the output, the representation), hashed."""
+    query = canonical_query(request.environ.get("QUERY_STRING", ""))
+    key = cache_key(request.script_root + request.path, query, _for_browser(fmt))
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
@@ -344,7 +338,7 @@ def _wants_delta() -> bool:
 
 def _respond(doc: FeedDoc, fmt: str) -> Response:
     body = feedwriters.write(doc, fmt)
-    identity = _identity()
+    identity = _identity(fmt)
     etag = make_etag(identity, doc, body)
     last_modified = max((i.updated for i in doc.items), default=None)
     if _wants_delta() and request.headers.get("If-None-Match"):
@@ -359,14 +353,14 @@ def _respond(doc: FeedDoc, fmt: str) -> Response:
             delta = FeedDoc(**{**doc.__dict__, "items": [i for i in doc.items if i.updated >= since]})
             response = Response(feedwriters.write(delta, fmt), status=226, content_type=_content_type(fmt))
             response.headers["IM"] = "feed"
-            response.headers["Cache-Control"] = "no-store, im"  # a delta must never be served as the feed
+            response.headers["Cache-Control"] = f"{NO_STORE}, im"  # a delta must never be served as the feed
             response.set_etag(etag)
             if last_modified:
                 response.last_modified = last_modified
             return response
     response = Response(body, content_type=_content_type(fmt))
     if fmt in BROWSER_FORMATS:
-        response.vary.add("Accept")
+        response.vary.add(VARY_ACCEPT)
         # Browsers load an XSLT stylesheet under script-src: allow ours (same origin), and
         # still no inline script, so a payload in an item can never run in the rendered page.
         response.headers["Content-Security-Policy"] = FEED_CSP

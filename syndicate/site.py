@@ -23,6 +23,7 @@ from .content import clean_text
 from .db import get_store
 from .limits import SEARCH_MAX_PAGE, SEARCH_MAX_QUERY, page_number
 from .models import Article, Page, Scope
+from .negotiation import FEED_MEDIA_TYPES, XML_MEDIA_TYPE
 from .urls import absolute, feed_path, page_path, scope_path
 
 bp = Blueprint("site", __name__)
@@ -130,11 +131,10 @@ def _finish(html: str, newest: datetime | None) -> Response:
 def _feeds(scope: Scope, label: str) -> list[dict[str, str]]:
     """``<link rel="alternate">`` entries for the feeds of ``scope``."""
     title = current_app.config["SITE_TITLE"] + (f" — {label}" if label else "")
-    formats = (("rss", "RSS", "application/rss+xml"), ("atom", "Atom", "application/atom+xml"),
-               ("json", "JSON Feed", "application/feed+json"))  # fmt: skip
+    formats = (("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed"))
     return [
-        {"type": mime, "name": name, "title": f"{title} ({name})", "href": feed_path(scope, fmt)}
-        for fmt, name, mime in formats
+        {"type": FEED_MEDIA_TYPES[fmt], "name": name, "title": f"{title} ({name})", "href": feed_path(scope, fmt)}
+        for fmt, name in formats
     ]
 
 
@@ -394,7 +394,7 @@ def sitemap_index() -> Response:
         loc = xml_escape(absolute(url_for("site.sitemap", number=str(number))))
         lines.append(f"<sitemap><loc>{loc}</loc><lastmod>{iso(newest)}</lastmod></sitemap>")
     lines.append("</sitemapindex>")
-    response = Response("\n".join(lines) + "\n", mimetype="application/xml")
+    response = Response("\n".join(lines) + "\n", mimetype=XML_MEDIA_TYPE)
     return _last_modified(response, max((newest for _, newest in chunks), default=None))
 
 
@@ -409,7 +409,7 @@ def sitemap(number: str) -> Response:
         path = f"/{published[:4]}/{published[5:7]}/{published[8:10]}/{slug}/"
         lines.append(f"<url><loc>{xml_escape(absolute(path))}</loc><lastmod>{iso(updated)}</lastmod></url>")
     lines.append("</urlset>")
-    response = Response("\n".join(lines) + "\n", mimetype="application/xml")
+    response = Response("\n".join(lines) + "\n", mimetype=XML_MEDIA_TYPE)
     return _last_modified(response, max(updated for _, _, updated in entries))
 
 

@@ -11,6 +11,9 @@ from flask import current_app
 from .models import Scope
 
 FEED_SUFFIX = {"rss": "feed/", "atom": "feed/atom/", "json": "feed/json/"}
+HEALTHZ = "/healthz"
+API_PREFIX = "/api/"
+WEBSUB_PREFIX = "/websub/"
 
 
 def absolute(path: str) -> str:

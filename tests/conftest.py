@@ -94,10 +94,11 @@ def aware(text: str) -> datetime:
 
 import os  # noqa: E402
 import shutil as _shutil  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
-import time  # noqa: E402
+
+# The same helpers the deployment stack and the benchmarks use (free_port is re-exported).
+from deploy.stack import free_port, stop_processes, wait_for_port  # noqa: E402, F401
 
 
 def require_tool(name: str) -> str:
@@ -110,12 +111,6 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LiveServer:
@@ -163,16 +158,10 @@ def redis_url(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("redis-server did not start")
+    try:
+        wait_for_port(port, proc, timeout=10)
+    except RuntimeError as exc:
+        stop_processes([proc])
+        pytest.fail(f"redis-server did not start: {exc}")
     yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_processes([proc])

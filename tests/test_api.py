@@ -444,6 +444,37 @@ def test_unknown_routes_and_methods_under_the_api_are_json(client):
     assert client.post("/api/v1/openapi.json").status_code == 405
 
 
+def test_every_error_under_the_api_has_the_one_shape_of_the_openapi_document(tmp_path):
+    """Whoever answers (the API's checks, routing outside /api/v1/, werkzeug's 413, a bug), an
+    error under /api/ is {"error": ..., "fields"?: {...}}, never stored by a shared cache."""
+    app = api_app(tmp_path / "shape.db", MAX_CONTENT_LENGTH=4096, PROPAGATE_EXCEPTIONS=False)
+
+    def boom():
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/api/v1/_boom", "api_boom", boom)
+    client = app.test_client()
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Error"]
+    errors = [
+        client.get(ARTICLES),  # 401: no token
+        client.get(ARTICLES + "?limit=0", headers=auth(READ)),  # 422 with fields
+        client.post(ARTICLES, data="{", content_type="application/json", headers=auth()),  # 400
+        client.post(ARTICLES, json={"body": "x" * 5000}, headers=auth()),  # 413 from werkzeug
+        client.get("/api/v1/nothing-here"),  # 404 from routing
+        client.get("/api/no-such-version"),  # 404 outside the blueprint
+        client.delete("/api/v1/"),  # 405
+        client.get("/api/v1/_boom"),  # 500
+    ]
+    assert [r.status_code for r in errors] == [401, 422, 400, 413, 404, 404, 405, 500]
+    for response in errors:
+        body = response.json
+        assert set(body) <= set(schema["properties"]) and set(schema["required"]) <= set(body), body
+        assert isinstance(body["error"], str) and body["error"]
+        assert all(isinstance(v, str) for v in body.get("fields", {}).values())
+        assert response.headers["Cache-Control"] == "no-store"
+    assert errors[1].json["fields"]["limit"] and "a bug" not in errors[-1].json["error"]
+
+
 def test_the_index_points_to_the_articles_and_the_openapi_document(client):
     index = client.get("/api/v1/").json
     assert index["openapi"].endswith("/api/v1/openapi.json")

@@ -48,7 +48,7 @@ def test_a_hit_does_not_ask_sqlite(db_copy):
     path, client = _cached_client(db_copy)
     client.get("/feed/")
     statements: list[str] = []
-    cache.response_cache(client.application).local.store.conn.set_trace_callback(statements.append)
+    cache.response_cache(client.application).content.local.store.conn.set_trace_callback(statements.append)
     for _ in range(50):
         assert client.get("/feed/").headers["X-Cache"] == "hit"
     assert len(statements) <= 1  # at most the once-a-second safety check

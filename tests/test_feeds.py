@@ -401,3 +401,26 @@ def test_browsers_get_feeds_as_xml_for_the_stylesheet_readers_get_feed_types(db_
         assert client.get(path, headers={"If-None-Match": browser.headers["ETag"]}).status_code == 200
     json_feed = client.get("/feed/json/", headers={"Accept": BROWSER_ACCEPT})
     assert json_feed.headers["Content-Type"] == "application/feed+json; charset=utf-8"
+
+
+@pytest.mark.parametrize("cache_type", ["SimpleCache", "NullCache"])
+def test_a_term_whose_slug_is_json_has_a_browser_view_of_its_rss_and_atom_feeds(db_copy, cache_type):
+    """The representation comes from the route (the feed's format), not from the URL's text:
+    /tag/json/feed/ is an RSS feed, and a browser gets it as XML for the stylesheet."""
+    app = make_app(db_copy, CACHE_TYPE=cache_type)
+    with app.app_context():
+        store = get_store()
+        store.save_article(article_record({"title": "Parsing it", "tags": ["json"]}, now=store.clock()))
+    client = app.test_client()
+    for path, feed_type in (
+        ("/tag/json/feed/", "application/rss+xml"),
+        ("/tag/json/feed/atom/", "application/atom+xml"),
+    ):
+        plain = client.get(path)  # a feed reader first: the plain representation is stored
+        browser = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+        assert plain.headers["Content-Type"] == f"{feed_type}; charset=utf-8"
+        assert browser.headers["Content-Type"] == "application/xml; charset=utf-8", path
+        assert browser.data == plain.data and b"Parsing it" in browser.data
+        assert browser.headers["ETag"] != plain.headers["ETag"]
+    json_feed = client.get("/tag/json/feed/json/", headers={"Accept": BROWSER_ACCEPT})
+    assert json_feed.headers["Content-Type"] == "application/feed+json; charset=utf-8"
