@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, feeds, security, site, websub
+    from . import api, cache, db, errors, feeds, i18n, security, site, websub
     from . import config as settings
     from .store import Store
 
@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         store.close()
 
     db.init_app(app)
+    i18n.init_app(app)
     errors.init_app(app)
     site.init_app(app)
     feeds.init_app(app)

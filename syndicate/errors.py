@@ -8,21 +8,32 @@ exceptions are logged by Flask and shown as a plain 500 page that does not touch
 from __future__ import annotations
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from flask_babel import gettext, lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 TITLES = {
-    400: "Bad request",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "Request too large",
-    414: "Address too long",
-    429: "Too many requests",
-    500: "Something went wrong",
+    400: lazy_gettext("Bad request"),
+    404: lazy_gettext("Page not found"),
+    405: lazy_gettext("Method not allowed"),
+    413: lazy_gettext("Request too large"),
+    414: lazy_gettext("Address too long"),
+    429: lazy_gettext("Too many requests"),
+    500: lazy_gettext("Something went wrong"),
 }
 
 
 def wants_json() -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _page_message(error: HTTPException, code: int) -> str:
+    """Our own descriptions are translated where raised; werkzeug's stock ones are English, so a
+    stock one becomes a translated sentence for the page."""
+    if code >= 500:
+        return gettext("We could not show this page. Please try again later.")
+    if error.description == type(error).description:
+        return gettext("The page you asked for does not exist or cannot be shown.")
+    return str(error.description)
 
 
 def error_response(error: HTTPException) -> Response:
@@ -42,10 +53,10 @@ def error_response(error: HTTPException) -> Response:
         html = render_template(
             "error.html",
             code=code,
-            title=TITLES.get(code, error.name),
-            message=error.description if code < 500 else "We could not show this page. Please try again later.",
+            title=str(TITLES.get(code, error.name)),
+            message=_page_message(error, code),
             last_url=getattr(error, "last_url", None),
-            crumbs=[("Home", "/"), (TITLES.get(code, error.name), "")],
+            crumbs=[(gettext("Home"), "/"), (str(TITLES.get(code, error.name)), "")],
             noindex=True,
         )
         response = Response(html, mimetype="text/html")

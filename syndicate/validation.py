@@ -63,15 +63,17 @@ def parse_time(value: Any, *, naive_tz: tzinfo | None = None) -> datetime:
 def _term(value: Any, name: str) -> tuple[str, str]:
     """A term given as a name ("Middle East"), or as {"slug": ..., "name": ...}."""
     if isinstance(value, dict):
-        term_name = content.clean_text(value.get("name") or value.get("slug") or "")
+        term_name = content.clean_name(value.get("name") or value.get("slug") or "")
         slug = content.slugify(value.get("slug") or term_name)
     elif isinstance(value, str):
-        term_name = content.clean_text(value)
+        term_name = content.clean_name(value)
         slug = content.slugify(term_name)
     else:
         raise ValueError(f"{name} must be a name or an object with slug and name")
-    if not term_name or not slug:
-        raise ValueError(f"{name} needs a name with at least one letter or digit")
+    if not term_name:
+        raise ValueError(f"{name} is empty: give a name (spaces and invisible characters do not count)")
+    if not slug:
+        raise ValueError(f"{name} needs a name with at least one letter or digit, in any script")
     return slug, term_name[:200]
 
 
@@ -126,8 +128,8 @@ def article_record(
         errors["slug"] = "must be a string"
     else:
         out["slug"] = content.slugify(slug or out["title"]) or "article"
-        if slug and not content.SLUG_RE.match(slug):
-            errors["slug"] = "may contain only lowercase letters, digits and single hyphens"
+        if slug and not content.is_slug(slug):
+            errors["slug"] = "may contain only lowercase letters and digits (any script) and single hyphens"
 
     body = merged.get("body")
     if body is not None and not isinstance(body, str):
@@ -188,8 +190,10 @@ def article_record(
     previous = merged.get("previous_slugs") or []
     if isinstance(previous, str):  # CSV cells
         previous = [p.strip() for p in previous.replace(";", ",").split(",") if p.strip()]
-    if not isinstance(previous, list) or not all(isinstance(p, str) and content.SLUG_RE.match(p) for p in previous):
-        errors["previous_slugs"] = "must be a list of slugs (lowercase letters, digits, single hyphens)"
+    if not isinstance(previous, list) or not all(content.is_slug(p) for p in previous):
+        errors["previous_slugs"] = (
+            "must be a list of slugs (lowercase letters and digits in any script, single hyphens)"
+        )
         previous = []
     out["previous_slugs"] = sorted(set(previous) - {out.get("slug")})[:100]
 

@@ -353,7 +353,7 @@ def run_import(
 
 def _apply_terms(store, terms: Any, where: str, ctx: Context) -> None:
     """The term line of ``syndicate export``: categories (order, description) and authors (bio)."""
-    from ..content import SLUG_RE, clean_text
+    from ..content import clean_name, is_slug
 
     kinds = {"categories": ("category", ("description", "position")), "authors": ("author", ("bio",))}
     if not isinstance(terms, dict):
@@ -363,8 +363,8 @@ def _apply_terms(store, terms: Any, where: str, ctx: Context) -> None:
         stored = {record["slug"]: record for record in store.term_records(kind)}
         for item in terms.get(key) or []:
             slug = item.get("slug") if isinstance(item, dict) else None
-            name = clean_text(item.get("name") or "") if isinstance(item, dict) else ""
-            if not isinstance(slug, str) or not SLUG_RE.match(slug) or not name:
+            name = clean_name(item.get("name") or "") if isinstance(item, dict) else ""
+            if not is_slug(slug) or not name:
                 ctx.warn(f"{where}: ignoring a {kind} without a valid slug and name")
                 continue
             values = {}
@@ -373,7 +373,7 @@ def _apply_terms(store, terms: Any, where: str, ctx: Context) -> None:
                 if extra == "position" and isinstance(value, int) and not isinstance(value, bool):
                     values[extra] = value
                 elif extra != "position" and isinstance(value, str):
-                    values[extra] = clean_text(value, single_line=False)
+                    values[extra] = content.clean_text(value, single_line=False)
             current = stored.get(slug)
             if current is not None and all(current[k] == v for k, v in {"name": name, **values}.items()):
                 continue  # unchanged: no write, so a re-run changes nothing

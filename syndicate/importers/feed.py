@@ -85,7 +85,7 @@ def entry_record(entry: Any) -> dict[str, Any]:
 
     names: list[str] = []
     for tag in entry.get("tags") or []:
-        name = content.clean_text(tag.get("label") or tag.get("term") or "")
+        name = content.clean_name(tag.get("label") or tag.get("term") or "")
         if name and name not in names:
             names.append(name)
 
