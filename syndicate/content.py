@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -191,15 +192,17 @@ SLUG_STYLES = ("unicode", "ascii")
 # what browsers, proxies and WordPress's 200-byte-per-byte-escaped column accept in practice).
 SLUG_MAX_CHARS = 80
 SLUG_MAX_BYTES = 240
-_SLUG_KEEP = ("L", "M", "N")  # letters, combining marks, digits; everything else folds to '-'
+# Everything but letters, digits and combining marks folds to '-': \W finds the candidates fast
+# (marks are among them: Python's \w has no Mn/Mc), then marks are kept by category.
+_NON_WORD = re.compile(r"[\W_]+")
+_SLUG_DROP = str.maketrans(dict.fromkeys(_INVISIBLE + _BIDI_ALL + "\u0640"))  # tatweel only stretches a line
 
 
-def _slug_char(char: str) -> str:
-    if char in _INVISIBLE or char in _BIDI_ALL or char == "\u0640":  # tatweel only stretches a line
-        return ""
-    if char == "_":
+def _fold(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if run.isascii():  # spaces and punctuation: the usual case
         return "-"
-    return char if unicodedata.category(char)[0] in _SLUG_KEEP else "-"
+    return "".join(c if unicodedata.category(c)[0] == "M" else "-" for c in run)
 
 
 def _slug_style() -> str:
@@ -216,13 +219,18 @@ def slugify(value: str, max_length: int = SLUG_MAX_CHARS, *, style: str | None =
     gives "مریم-احمدی", percent-encoded only on the wire (``models.quote_slug``). "ascii" transliterates
     with anyascii: "mrym-hmdy", "novosti", "dongjing".  A ZWNJ separates word parts in a slug too.
     """
-    style = style or _slug_style()
-    text = unicodedata.normalize("NFC", xml_safe(str(value)))
+    return _slugify(str(value), max_length, style or _slug_style())
+
+
+@lru_cache(maxsize=8192)  # names of terms come back again and again (an import, the demo)
+def _slugify(value: str, max_length: int, style: str) -> str:
+    # A ZWNJ parts two pieces of a word ("کتاب‌ها"): in a slug, where it would be invisible, a hyphen.
+    text = unicodedata.normalize("NFC", xml_safe(str(value))).replace("\u200c", " ")
     if style == "ascii":
         from anyascii import anyascii
 
         text = anyascii(text)
-    text = "".join(_slug_char(c) for c in text.lower())
+    text = _NON_WORD.sub(_fold, text.translate(_SLUG_DROP).lower())
     text = re.sub(r"-{2,}", "-", text).strip("-")
     text = unicodedata.normalize("NFC", text)
     if style == "ascii":
