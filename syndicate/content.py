@@ -14,6 +14,7 @@ from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import nh3
+from flask import current_app, has_app_context
 from lxml import html as lxml_html
 
 # XML 1.0 Char production: everything outside it (C0 controls other than tab/LF/CR, lone
@@ -206,8 +207,6 @@ def _fold(match: re.Match[str]) -> str:
 
 
 def _slug_style() -> str:
-    from flask import current_app, has_app_context
-
     return current_app.config.get("SLUG_STYLE", "unicode") if has_app_context() else "unicode"
 
 

@@ -98,11 +98,12 @@ def _uuid(rng: random.Random) -> str:
 
 def _sentence(rng: random.Random, words: dict[str, Any] = EN) -> str:
     actor = rng.choice(words["actors"])
-    return rng.choice(words["sentences"]).format(
+    text = rng.choice(words["sentences"]).format(
         actor=actor, actor_c=actor[0].upper() + actor[1:], place=rng.choice(words["places"]),
         place2=rng.choice(words["places"]), day=rng.choice(words["days"]), n=rng.randint(3, 400),
         n2=rng.randint(1, 9),
-    ).translate(words.get("digits") or {})  # fmt: skip
+    )  # fmt: skip
+    return text.translate(words["digits"]) if "digits" in words else text
 
 
 def _body(rng: random.Random, tags: list[str], words: dict[str, Any] = EN) -> str:
