@@ -5,12 +5,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote
+
+
+@lru_cache(maxsize=16384)
+def _quote(slug: str) -> str:
+    return quote(slug, safe="-")
 
 
 def quote_slug(slug: str) -> str:
     """A slug as it goes on the wire: ASCII as is, any other script percent-encoded (UTF-8)."""
-    return slug if slug.isascii() else quote(slug, safe="-")
+    return slug if slug.isascii() else _quote(slug)
 
 
 @dataclass(frozen=True)
