@@ -296,3 +296,45 @@ def test_feed_browser_view_of_a_persian_feed_is_right_to_left(tmp_path):
         assert root.find(".//section").get("dir") == "ltr"  # the English explanation reads LTR
     app = make_app(tmp_path / "en.db")
     assert transform(etree.fromstring(app.test_client().get("/feed/").data)).getroot().get("dir") == "ltr"
+
+
+# ----------------------------------------------------------------------------- importers
+
+PERSIAN_WXR = """<?xml version="1.0" encoding="UTF-8" ?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/">
+<channel><title>روزنامه</title><link>https://fa.example.org</link><wp:wxr_version>1.2</wp:wxr_version>
+<wp:author><wp:author_login><![CDATA[maryam]]></wp:author_login>
+<wp:author_display_name><![CDATA[\u200fمریم احمدی]]></wp:author_display_name></wp:author>
+<item><title><![CDATA[کتاب‌ها در نمایشگاه تهران]]></title>
+<link>https://fa.example.org/1403/05/{enc}/</link><dc:creator><![CDATA[maryam]]></dc:creator>
+<guid isPermaLink="false">https://fa.example.org/?p=7</guid>
+<content:encoded><![CDATA[متن خبر.]]></content:encoded>
+<wp:post_id>7</wp:post_id><wp:post_date_gmt><![CDATA[2024-08-14 07:30:00]]></wp:post_date_gmt>
+<wp:post_name><![CDATA[{enc}]]></wp:post_name><wp:status><![CDATA[publish]]></wp:status>
+<wp:post_type><![CDATA[post]]></wp:post_type>
+<category domain="category" nicename="{cat}"><![CDATA[فرهنگ]]></category>
+<category domain="post_tag" nicename="{tag}"><![CDATA[ایران]]></category>
+</item></channel></rss>
+"""
+
+
+def test_a_persian_wordpress_export_keeps_its_slugs_and_names(tmp_path):
+    """WordPress stores non-ASCII slugs percent-encoded (lower-case hex); they come back as text."""
+    from syndicate.db import get_store
+
+    from .conftest import make_app
+
+    enc = quote("کتاب-ها-در-نمایشگاه-تهران").lower()
+    path = tmp_path / "fa.xml"
+    path.write_text(PERSIAN_WXR.format(enc=enc, cat=quote("فرهنگ").lower(), tag=quote("ایران").lower()))
+    app = make_app(tmp_path / "fa.db")
+    result = app.test_cli_runner().invoke(args=["import", str(path)])
+    assert result.exit_code == 0 and "1 created" in result.output, result.output
+    with app.app_context():
+        (article,) = get_store().export_rows()
+    assert article.slug == "کتاب-ها-در-نمایشگاه-تهران"
+    assert (article.category.slug, article.category.name) == ("فرهنگ", "فرهنگ")
+    assert [(t.slug, t.name) for t in article.tags] == [("ایران", "ایران")]
+    assert article.author.name == "مریم احمدی"
+    assert app.test_client().get(article.path).status_code == 200
