@@ -17,9 +17,17 @@
   <xsl:variable name="home" select="/rss/channel/link | /atom:feed/atom:link[@rel='alternate']/@href"/>
   <xsl:variable name="self" select="/rss/channel/atom:link[@rel='self']/@href | /atom:feed/atom:link[@rel='self']/@href"/>
   <xsl:variable name="lang" select="/rss/channel/language | /atom:feed/@xml:lang"/>
+  <!-- Right-to-left languages (the primary subtag of fa, ar, he, ur, ps, ckb, yi, dv, sd, ug). -->
+  <xsl:variable name="primary" select="translate(substring-before(concat($lang, '-'), '-'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"/>
+  <xsl:variable name="dir">
+    <xsl:choose>
+      <xsl:when test="contains(' fa ar he iw ur ps ckb yi dv sd ug ', concat(' ', $primary, ' '))">rtl</xsl:when>
+      <xsl:otherwise>ltr</xsl:otherwise>
+    </xsl:choose>
+  </xsl:variable>
 
   <xsl:template match="/">
-    <html lang="{$lang}">
+    <html lang="{$lang}" dir="{$dir}">
       <head>
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -28,7 +36,8 @@
         <link rel="stylesheet" href="/static/feed.css"/>
       </head>
       <body>
-        <section class="about">
+        <!-- The explanation is English whatever the feed's language: marked so, it reads left to right. -->
+        <section class="about" lang="en" dir="ltr">
           <h2>This is a web feed</h2>
           <p>You are looking at a <strong>news feed</strong> (also called an RSS or Atom feed): a list of the
             newest articles that feed readers check for you. To follow

@@ -61,8 +61,15 @@ def _parse_until(value: str | None) -> datetime:
 )
 @click.option("--seed", default=1107, show_default=True, help="Random seed: same seed, same archive.")
 @click.option("--until", metavar="DATE", help="Newest publication date (default: today, 00:00 UTC).")
+@click.option(
+    "--language",
+    type=click.Choice(["en", "fa", "ar"]),
+    default="en",
+    show_default=True,
+    help="Language of the articles and names (fa and ar: right to left; set SITE_LANGUAGE to match).",
+)
 @with_appcontext
-def demo_command(count: int, seed: int, until: str | None) -> None:
+def demo_command(count: int, seed: int, until: str | None, language: str) -> None:
     """Fill the database with a deterministic demo news archive."""
     from . import demo, media_folder
     from .validation import article_record
@@ -71,7 +78,7 @@ def demo_command(count: int, seed: int, until: str | None) -> None:
     store = get_store()
     store.migrate()
     demo.write_images(media_folder(current_app) / "demo")
-    for position, name in enumerate(demo.CATEGORIES):
+    for position, name in enumerate(demo.LANGUAGES[language]["categories"]):
         from .content import slugify
 
         store.save_term("category", slugify(name), name, position=position)
@@ -79,7 +86,7 @@ def demo_command(count: int, seed: int, until: str | None) -> None:
     batch: list[dict] = []
     created = updated = 0
     with click.progressbar(length=count, label="Generating articles", file=sys.stderr) as bar:
-        for data in demo.articles(count, seed, until_dt, current_app.config["SITE_URL"]):
+        for data in demo.articles(count, seed, until_dt, current_app.config["SITE_URL"], language):
             batch.append(article_record(data, now=now))
             if len(batch) == 1000:
                 c, u = store.save_articles(batch, actor="demo")

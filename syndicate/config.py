@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "SITE_TITLE": "The Syndicate Times",
     "SITE_DESCRIPTION": "World news, politics, economy, science and culture.",
     "SITE_LANGUAGE": "en",
+    # Slugs made from titles and names: "unicode" keeps every script (WordPress does too),
+    # "ascii" transliterates ("مریم احمدی" -> "mrym-hmdy").
+    "SLUG_STYLE": "unicode",
     # Storage: a SQLite file; a relative path is taken relative to the instance folder.
     "DATABASE": "syndicate.db",
     # Listing sizes.
@@ -139,6 +142,12 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
     for name in ("SITE_TITLE", "SITE_LANGUAGE"):
         if not str(cfg.get(name, "")).strip():
             raise ConfigError(f"{name} must not be empty")
+
+    if cfg.get("SLUG_STYLE") not in {"unicode", "ascii"}:
+        raise ConfigError(f"SLUG_STYLE must be 'unicode' or 'ascii', got {cfg.get('SLUG_STYLE')!r}")
+    from .i18n import check_language
+
+    cfg["SITE_LANGUAGE"] = check_language(str(cfg["SITE_LANGUAGE"]))
 
     for name, (low, high) in INT_LIMITS.items():
         value = cfg.get(name)

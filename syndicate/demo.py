@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from . import demo_words
 from .content import slugify
+from .models import quote_slug
 
 CATEGORIES = ["World", "Middle East", "Politics", "Economy", "Europe", "Sports", "Culture", "Science"]
 AUTHORS = [
@@ -80,6 +82,14 @@ SENTENCES = [
 ]  # fmt: skip
 CAPTIONS = ["People gather", "A view of the city", "Officials meet", "Crowds wait", "The scene"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+EN = {
+    "categories": CATEGORIES, "authors": AUTHORS, "tags": TAGS, "places": PLACES, "actors": ACTORS,
+    "verbs": VERBS, "objects": OBJECTS, "contexts": CONTEXTS, "sentences": SENTENCES, "captions": CAPTIONS,
+    "days": DAYS, "title": "{place}: {actor} {verb} {object} {context}", "caption": "{caption} in {place}.",
+    "more": ' More in our <a href="{href}">{name}</a> coverage.', "next": "What happens next",
+}  # fmt: skip
+# Every language has lists of the same lengths, so a seed gives the same shape in each.
+LANGUAGES: dict[str, dict[str, Any]] = {"en": EN, "fa": demo_words.FA, "ar": demo_words.AR}
 IMAGE_COLOURS = ["#8a1c1c", "#1c4d8a", "#2f6b3a", "#6b4a1c", "#4a1c6b", "#1c6b66", "#6b1c4f", "#3a3a3a"]
 
 
@@ -87,28 +97,31 @@ def _uuid(rng: random.Random) -> str:
     return f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
 
 
-def _sentence(rng: random.Random) -> str:
-    actor = rng.choice(ACTORS)
-    return rng.choice(SENTENCES).format(
-        actor=actor, actor_c=actor[0].upper() + actor[1:], place=rng.choice(PLACES),
-        place2=rng.choice(PLACES), day=rng.choice(DAYS), n=rng.randint(3, 400), n2=rng.randint(1, 9),
+def _sentence(rng: random.Random, words: dict[str, Any] = EN) -> str:
+    actor = rng.choice(words["actors"])
+    text = rng.choice(words["sentences"]).format(
+        actor=actor, actor_c=actor[0].upper() + actor[1:], place=rng.choice(words["places"]),
+        place2=rng.choice(words["places"]), day=rng.choice(words["days"]), n=rng.randint(3, 400),
+        n2=rng.randint(1, 9),
     )  # fmt: skip
+    return text.translate(words["digits"]) if "digits" in words else text
 
 
-def _body(rng: random.Random, place: str, tag_slugs: list[str]) -> str:
+def _body(rng: random.Random, tags: list[str], words: dict[str, Any] = EN) -> str:
     paragraphs = []
     for i in range(rng.randint(4, 8)):
-        text = " ".join(_sentence(rng) for _ in range(rng.randint(1, 3)))
-        if i == 1 and tag_slugs:
+        text = " ".join(_sentence(rng, words) for _ in range(rng.randint(1, 3)))
+        if i == 1 and tags:
             # A relative link, as editors write them: feeds must make it absolute.
-            text += f' More in our <a href="/tag/{tag_slugs[0]}/">{tag_slugs[0].replace("-", " ")}</a> coverage.'
+            slug = slugify(tags[0])  # as the tag's own slug is made (SLUG_STYLE)
+            text += words["more"].format(href=f"/tag/{quote_slug(slug)}/", name=slug.replace("-", " "))
         paragraphs.append(f"<p>{text}</p>")
     if rng.random() < 0.3:
-        quote = _sentence(rng)
+        quote = _sentence(rng, words)
         paragraphs.insert(2, f"<blockquote><p>{quote}</p></blockquote>")
     if rng.random() < 0.2:
-        paragraphs.append("<h2>What happens next</h2>")
-        items = "".join(f"<li>{_sentence(rng)}</li>" for _ in range(3))
+        paragraphs.append(f"<h2>{words['next']}</h2>")
+        items = "".join(f"<li>{_sentence(rng, words)}</li>" for _ in range(3))
         paragraphs.append(f"<ul>{items}</ul>")
     return "\n".join(paragraphs)
 
@@ -139,8 +152,9 @@ def write_images(folder: Path) -> dict[str, int]:
     return sizes
 
 
-def articles(count: int, seed: int, until: datetime, site_url: str) -> Iterator[dict[str, Any]]:
-    """``count`` article inputs, oldest first, the newest published just before ``until``.
+def articles(count: int, seed: int, until: datetime, site_url: str, language: str = "en") -> Iterator[dict[str, Any]]:
+    """``count`` article inputs, oldest first, the newest published just before ``until``, in
+    ``language`` (a key of LANGUAGES): the same seed gives the same dates, statuses and shape in each.
 
     About 1% are drafts, the last 0.5% (at least 3) are scheduled one to fourteen days after ``until``; a fifth were
     updated after publication.
@@ -151,13 +165,14 @@ def articles(count: int, seed: int, until: datetime, site_url: str) -> Iterator[
     step = span / max(count, 1)
     seen_slugs: set[str] = set()
     scheduled = min(count // 2, max(3, count // 200))
+    words = LANGUAGES[language]
     for i in range(count):
-        place = rng.choice(PLACES)
-        title = f"{place}: {rng.choice(ACTORS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(CONTEXTS)}"
+        place = rng.choice(words["places"])
+        actor, verb, obj, context = (rng.choice(words[k]) for k in ("actors", "verbs", "objects", "contexts"))
+        title = words["title"].format(place=place, actor=actor, verb=verb, object=obj, context=context)
         title = title[0].upper() + title[1:]
-        category = CATEGORIES[rng.randrange(len(CATEGORIES))]
-        tags = rng.sample(TAGS, rng.randint(1, 4))
-        tag_slugs = [t.lower().replace(" ", "-") for t in tags]
+        category = words["categories"][rng.randrange(len(words["categories"]))]
+        tags = rng.sample(words["tags"], rng.randint(1, 4))
         published = until - span + step * i + timedelta(seconds=rng.randint(0, 600))
         status = "published"
         roll = rng.random()
@@ -171,23 +186,24 @@ def articles(count: int, seed: int, until: datetime, site_url: str) -> Iterator[
             # Corrections come later, but never after "today" for articles already out.
             updated = min(published + timedelta(minutes=rng.randint(5, 60 * 48)), max(until, published))
         image = f"lead-{rng.randrange(len(IMAGE_COLOURS))}.svg"
-        slug = slugify(" ".join(title.split()[:9]))
+        slug = slugify(" ".join(title.split()[:9]), style="unicode")
         if slug in seen_slugs:
             slug = f"{slug}-{i}"
         seen_slugs.add(slug)
         guid = _uuid(rng)
-        body = _body(rng, place, tag_slugs)
+        body = _body(rng, tags, words)
+        summary = _sentence(rng, words)
         yield {
             "guid": guid,
             "slug": slug,
             "title": title,
-            "summary": _sentence(rng),
+            "summary": summary,
             "body": body,
             "image_url": f"{site_url}/static/demo/{image}",
-            "image_caption": f"{rng.choice(CAPTIONS)} in {place}.",
+            "image_caption": words["caption"].format(caption=rng.choice(words["captions"]), place=place),
             "image_type": "image/svg+xml",
             "image_length": sizes[image],
-            "author": rng.choice(AUTHORS),
+            "author": rng.choice(words["authors"]),
             "category": category,
             "tags": tags,
             "published": published.replace(microsecond=0).isoformat(),

@@ -13,19 +13,20 @@ import json
 from typing import Any
 
 from flask import Flask, Response, g, render_template, request
+from flask_babel import gettext, lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from .negotiation import JSON_TYPE, NO_STORE, VARY_AUTHORIZATION
 from .urls import API_PREFIX
 
 TITLES = {
-    400: "Bad request",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "Request too large",
-    414: "Address too long",
-    429: "Too many requests",
-    500: "Something went wrong",
+    400: lazy_gettext("Bad request"),
+    404: lazy_gettext("Page not found"),
+    405: lazy_gettext("Method not allowed"),
+    413: lazy_gettext("Request too large"),
+    414: lazy_gettext("Address too long"),
+    429: lazy_gettext("Too many requests"),
+    500: lazy_gettext("Something went wrong"),
 }
 INTERNAL_ERROR = "internal error; it has been logged"
 
@@ -56,6 +57,16 @@ def json_error(
     return json_response(body, status, headers)
 
 
+def _page_message(error: HTTPException, code: int) -> str:
+    """Our own descriptions are translated where raised; werkzeug's stock ones are English, so a
+    stock one becomes a translated sentence for the page."""
+    if code >= 500:
+        return gettext("We could not show this page. Please try again later.")
+    if error.description == type(error).description:
+        return gettext("The page you asked for does not exist or cannot be shown.")
+    return str(error.description)
+
+
 def http_error(error: HTTPException) -> Response:
     """The response for an HTTP error: JSON under /api/, the site's error page elsewhere."""
     if error.response is not None:
@@ -71,10 +82,10 @@ def http_error(error: HTTPException) -> Response:
     html = render_template(
         "error.html",
         code=code,
-        title=TITLES.get(code, error.name),
-        message=error.description if code < 500 else "We could not show this page. Please try again later.",
+        title=str(TITLES.get(code, error.name)),
+        message=_page_message(error, code),
         last_url=getattr(error, "last_url", None),
-        crumbs=[("Home", "/"), (TITLES.get(code, error.name), "")],
+        crumbs=[(gettext("Home"), "/"), (str(TITLES.get(code, error.name)), "")],
         noindex=True,
     )
     response = Response(html, status=code, mimetype="text/html")

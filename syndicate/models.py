@@ -5,6 +5,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from urllib.parse import quote
+
+
+@lru_cache(maxsize=16384)
+def _quote(slug: str) -> str:
+    return quote(slug, safe="-")
+
+
+def quote_slug(slug: str) -> str:
+    """A slug as it goes on the wire: ASCII as is, any other script percent-encoded (UTF-8)."""
+    return slug if slug.isascii() else _quote(slug)
 
 
 @dataclass(frozen=True)
@@ -17,7 +29,7 @@ class Term:
 
     @property
     def path(self) -> str:
-        return f"/{self.kind}/{self.slug}/"
+        return f"/{self.kind}/{quote_slug(self.slug)}/"
 
 
 @dataclass
@@ -43,9 +55,10 @@ class Article:
 
     @property
     def path(self) -> str:
-        """The permalink path, WordPress style: /yyyy/mm/dd/slug/ (UTC date, so it never moves)."""
+        """The permalink path, WordPress style: /yyyy/mm/dd/slug/ (UTC date, so it never moves),
+        a valid URI: a slug in another script is percent-encoded."""
         p = self.published
-        return f"/{p.year:04d}/{p.month:02d}/{p.day:02d}/{self.slug}/"
+        return f"/{p.year:04d}/{p.month:02d}/{p.day:02d}/{quote_slug(self.slug)}/"
 
     @property
     def was_updated(self) -> bool:

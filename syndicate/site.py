@@ -8,21 +8,24 @@ set ``Last-Modified``; they never set ETag or Cache-Control (the cache layer doe
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape as xml_escape
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, RequestRedirect
 
 from .content import clean_text
 from .db import get_store
+from .i18n import full_date, long_date, month_name, month_year, year_name
+from .i18n import number as number_
 from .limits import SEARCH_MAX_PAGE, SEARCH_MAX_QUERY, page_number
-from .models import Article, Page, Scope
+from .models import Article, Page, Scope, quote_slug
 from .negotiation import FEED_MEDIA_TYPES, XML_MEDIA_TYPE
 from .urls import absolute, feed_path, page_path, scope_path
 
@@ -33,14 +36,14 @@ SITEMAP_SIZE = 50_000
 # Search: a visitor's query is cut to this many characters, and deeper pages are refused.
 # Slugs are at most 80 characters when we make them; imports may bring longer ones.
 MAX_SLUG = 200
-MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-]  # fmt: skip
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 # Publication years stop at 9998 (validation.parse_time refuses later ones), and the archive of
 # December 9999 would end past the largest date Python can represent.
 LAST_ARCHIVE_YEAR = 9998
+_NO_SUCH = {
+    "category": lambda: _("There is no such category."),
+    "tag": lambda: _("There is no such tag."),
+    "author": lambda: _("There is no such author."),
+}
 # A page number is 1 to 999,999,999, written without a sign or leading zeros; anything else
 # ("0", "-1", "abc", 20 digits) is a 404, never an int() of unbounded size.
 
@@ -49,7 +52,7 @@ class PageNotFound(NotFound):
     """A listing page that does not exist; the 404 page links to ``last_url`` when known."""
 
     def __init__(self, last_url: str | None = None, description: str | None = None) -> None:
-        super().__init__(description or "There is no such page in this listing.")
+        super().__init__(description or _("There is no such page in this listing."))
         self.last_url = last_url
 
 
@@ -68,32 +71,14 @@ class _TwoDigitConverter(BaseConverter):
 # ------------------------------------------------------------------------------ helpers
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def long_date(moment: datetime) -> str:
-    """'March 5, 2026' in the configured time zone (independent of the process locale)."""
-    local = moment.astimezone(_zone())
-    return f"{MONTHS[local.month - 1]} {local.day}, {local.year}"
-
-
-def long_datetime(moment: datetime) -> str:
-    """'March 5, 2026, 14:05 CET' in the configured time zone."""
-    local = moment.astimezone(_zone())
-    return f"{long_date(moment)}, {local:%H:%M} {local.tzname()}"
-
-
 def iso(moment: datetime) -> str:
     """A machine-readable UTC time for ``<time datetime>`` and metadata."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def today_line() -> str:
-    """'Wednesday, November 25, 2026': today in the configured time zone, for the header."""
-    now = datetime.now(UTC) if g.get("site_degraded") else get_store().clock()
-    local = now.astimezone(_zone())
-    return f"{WEEKDAYS[local.weekday()]}, {MONTHS[local.month - 1]} {local.day}, {local.year}"
+    """'Wednesday, November 25, 2026': today in the configured time zone and language."""
+    return full_date(datetime.now(UTC) if g.get("site_degraded") else get_store().clock())
 
 
 def nav_categories() -> list:
@@ -110,6 +95,12 @@ def json_ld(data: dict[str, Any]) -> Markup:
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return Markup(text)
+
+
+def _wanted_slug(raw: str) -> str:
+    """The slug a visitor meant: Flask has decoded the percent-encoding; NFC and lower case, as
+    slugs are made (a browser or keyboard may send decomposed or capitalised letters)."""
+    return raw if raw.isascii() and raw.islower() else unicodedata.normalize("NFC", raw).lower()
 
 
 def _newest(articles: list[Article]) -> datetime | None:
@@ -143,16 +134,16 @@ def _date_scope(year: str, month: str | None = None, day: str | None = None) -> 
     try:
         date(int(year), int(month or 1), int(day or 1))
     except ValueError:
-        raise PageNotFound(description="There is no such date.") from None  # 2026/02/30, year 0000
+        raise PageNotFound(description=_("There is no such date.")) from None  # 2026/02/30, year 0000
     if int(year) > LAST_ARCHIVE_YEAR:
-        raise PageNotFound(description="Nothing was published here.")
-    crumbs = [(year, f"/{year}/")]
+        raise PageNotFound(description=_("Nothing was published here."))
+    crumbs = [(year_name(int(year)), f"/{year}/")]
     if month is None:
         return Scope("year", year), crumbs
-    crumbs.append((MONTHS[int(month) - 1], f"/{year}/{month}/"))
+    crumbs.append((month_name(int(month)), f"/{year}/{month}/"))
     if day is None:
         return Scope("month", f"{year}-{month}"), crumbs
-    crumbs.append((str(int(day)), f"/{year}/{month}/{day}/"))
+    crumbs.append((number_(int(day)), f"/{year}/{month}/{day}/"))
     return Scope("day", f"{year}-{month}-{day}"), crumbs
 
 
@@ -183,11 +174,15 @@ def _listing(
     if page is None or (empty_is_404 and not page.articles):
         keys = store.page_keys(scope, per_page)
         if keys is None or (empty_is_404 and not keys):
-            raise PageNotFound(description="Nothing was published here.")
+            raise PageNotFound(description=_("Nothing was published here."))
         raise PageNotFound(last_url=page_path(scope, max(len(keys), 1)))
     trail = list(crumbs)
     if page.number > 1:
-        trail = [*crumbs[:-1], (crumbs[-1][0], scope_path(scope)), (f"Page {page.number}", "")]
+        trail = [
+            *crumbs[:-1],
+            (crumbs[-1][0], scope_path(scope)),
+            (_("Page %(number)s", number=number_(page.number)), ""),
+        ]
     else:
         trail[-1] = (crumbs[-1][0], "")
     html = render_template(
@@ -212,8 +207,8 @@ def front(number: str | None) -> Response:
         scope,
         number,
         template="front.html",
-        heading="Latest news",
-        crumbs=[("Home", "/"), ("Blog", "/")] if number else [("Home", "/")],
+        heading=_("Latest news"),
+        crumbs=[(_("Home"), "/"), (_("Blog"), "/")] if number else [(_("Home"), "/")],
         feeds=_feeds(scope, ""),
     )
 
@@ -221,17 +216,23 @@ def front(number: str | None) -> Response:
 @bp.get("/<any(category, tag, author):kind>/<slug>/", defaults={"number": None})
 @bp.get("/<any(category, tag, author):kind>/<slug>/page/<number>/")
 def term(kind: str, slug: str, number: str | None) -> Response:
-    found = get_store().term(kind, slug) if len(slug) <= MAX_SLUG else None
+    found = get_store().term(kind, _wanted_slug(slug)) if len(slug) <= MAX_SLUG else None
     if found is None:
-        raise PageNotFound(description=f"There is no such {kind}.")
-    scope = Scope(kind, slug, found)
-    heading = {"category": found.name, "tag": f"Tagged “{found.name}”", "author": f"Articles by {found.name}"}[kind]
+        raise PageNotFound(description=_NO_SUCH[kind]())
+    scope = Scope(kind, found.slug, found)
+    if found.slug != slug:  # typed in capitals or decomposed (NFD): the canonical address
+        return redirect(page_path(scope, 1 if number is None else (page_number(number) or 1)), code=301)
+    heading = {
+        "category": found.name,
+        "tag": _("Tagged “%(name)s”", name=found.name),
+        "author": _("Articles by %(name)s", name=found.name),
+    }[kind]
     return _listing(
         scope,
         number,
         template="term.html",
         heading=heading,
-        crumbs=[("Home", "/"), (found.name, scope_path(scope))],
+        crumbs=[(_("Home"), "/"), (found.name, scope_path(scope))],
         feeds=_feeds(scope, found.name),
         term=found,
         section=slug if kind == "category" else None,
@@ -259,19 +260,19 @@ def day_archive(year: str, month: str, day: str, number: str | None) -> Response
 def _date_listing(number: str | None, year: str, month: str | None = None, day: str | None = None) -> Response:
     scope, crumbs = _date_scope(year, month, day)
     if day:
-        heading = f"{MONTHS[int(month) - 1]} {int(day)}, {year}"
+        heading = long_date(date(int(year), int(month), int(day)))
     elif month:
-        heading = f"{MONTHS[int(month) - 1]} {year}"
+        heading = month_year(int(year), int(month))
     else:
-        heading = year
+        heading = year_name(int(year))
     # A date with no articles is not a page (WordPress answers 404 too): crawlers cannot
     # wander through an endless calendar of empty archives.
     return _listing(
         scope,
         number,
         template="archive.html",
-        heading=f"Archive: {heading}",
-        crumbs=[("Home", "/"), *crumbs],
+        heading=_("Archive: %(period)s", period=heading),
+        crumbs=[(_("Home"), "/"), *crumbs],
         feeds=_feeds(Scope("site"), ""),
         empty_is_404=True,
     )
@@ -284,19 +285,20 @@ def _date_listing(number: str | None, year: str, month: str | None = None, day: 
 def article(year: str, month: str, day: str, slug: str) -> Response:
     store = get_store()
     if len(slug) > MAX_SLUG:
-        raise NotFound("There is no such article.")
+        raise NotFound(_("There is no such article."))
+    slug = _wanted_slug(slug)
     found = store.article(slug)
     if found is None:
         moved = store.redirected_slug(slug)
         if moved is None:
-            raise NotFound("There is no such article. It may have been removed, or the address is mistyped.")
+            raise NotFound(_("There is no such article. It may have been removed, or the address is mistyped."))
         return redirect(moved.path, code=301)
-    if request.path != found.path:
+    if request.path != unquote(found.path):
         # The date in the link is wrong (an old link, a time-zone slip): send readers to the permalink.
         return redirect(found.path, code=301)
     older, newer = store.adjacent(found)
     related = store.related(found)
-    crumbs = [("Home", "/")]
+    crumbs = [(_("Home"), "/")]
     if found.category:
         crumbs.append((found.category.name, found.category.path))
     crumbs.append((found.title, ""))
@@ -361,9 +363,9 @@ def search() -> Response:
     page = Page(scope, number, per_page, min(total, per_page * SEARCH_MAX_PAGE), [h.article for h in hits])
     if number > 1 and not hits:
         raise PageNotFound(last_url=page_path(scope, page.last))
-    crumbs = [("Home", "/"), ("Search", scope_path(scope) if number > 1 else "")]
+    crumbs = [(_("Home"), "/"), (_("Search"), scope_path(scope) if number > 1 else "")]
     if number > 1:
-        crumbs.append((f"Page {number}", ""))
+        crumbs.append((_("Page %(number)s", number=number_(number)), ""))
     html = render_template(
         "search.html",
         query=query,
@@ -403,10 +405,10 @@ def sitemap(number: str) -> Response:
     n = page_number(number)
     entries = get_store().sitemap_entries(n, SITEMAP_SIZE) if n else []
     if not entries:
-        raise NotFound("There is no such sitemap.")
+        raise NotFound(_("There is no such sitemap."))
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for published, slug, updated in entries:
-        path = f"/{published[:4]}/{published[5:7]}/{published[8:10]}/{slug}/"
+        path = f"/{published[:4]}/{published[5:7]}/{published[8:10]}/{quote_slug(slug)}/"
         lines.append(f"<url><loc>{xml_escape(absolute(path))}</loc><lastmod>{iso(updated)}</lastmod></url>")
     lines.append("</urlset>")
     response = Response("\n".join(lines) + "\n", mimetype=XML_MEDIA_TYPE)
@@ -441,8 +443,6 @@ def site_url_redirects() -> Response | None:
 def init_app(app: Flask) -> None:
     app.url_map.converters["d4"] = _YearConverter
     app.url_map.converters["d2"] = _TwoDigitConverter
-    app.jinja_env.filters["long_date"] = long_date
-    app.jinja_env.filters["long_datetime"] = long_datetime
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.globals.update(
         today_line=today_line,

@@ -1,5 +1,8 @@
 """URL shapes, in one place: paths of listings, permalinks and feeds, and absolute URLs.
 
+Every path made here is a URI (slugs in any script percent-encoded); Flask decodes the request
+path, so views look slugs up in their Unicode form.
+
 Feeds, sitemaps and metadata always use ``SITE_URL`` (never the request's Host header), so
 what partners store is stable behind any proxy.
 """
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .models import Scope
+from .models import Scope, quote_slug
 
 FEED_SUFFIX = {"rss": "feed/", "atom": "feed/atom/", "json": "feed/json/"}
 HEALTHZ = "/healthz"
@@ -26,7 +29,7 @@ def scope_path(scope: Scope) -> str:
     if scope.kind == "site":
         return "/"
     if scope.kind in ("category", "tag", "author"):
-        return f"/{scope.kind}/{scope.value}/"
+        return f"/{scope.kind}/{quote_slug(scope.value)}/"
     if scope.kind in ("year", "month", "day"):
         return "/" + scope.value.replace("-", "/") + "/"
     if scope.kind == "search":

@@ -87,15 +87,17 @@ def parse_time(value: Any, *, naive_tz: tzinfo | None = None) -> datetime:
 def term_value(value: Any, name: str) -> TermValue:
     """A term given as a name ("Middle East"), or as {"slug": ..., "name": ...}."""
     if isinstance(value, dict):
-        term_name = content.clean_text(value.get("name") or value.get("slug") or "")
+        term_name = content.clean_name(value.get("name") or value.get("slug") or "")
         slug = content.slugify(value.get("slug") or term_name, limits.MAX_SLUG)
     elif isinstance(value, str):
-        term_name = content.clean_text(value)
+        term_name = content.clean_name(value)
         slug = content.slugify(term_name, limits.MAX_SLUG)
     else:
         raise ValueError(f"{name} must be a name or an object with slug and name")
-    if not term_name or not slug:
-        raise ValueError(f"{name} needs a name with at least one letter or digit")
+    if not term_name:
+        raise ValueError(f"{name} is empty: give a name (spaces and invisible characters do not count)")
+    if not slug:
+        raise ValueError(f"{name} needs a name with at least one letter or digit, in any script")
     return slug, term_name[: limits.MAX_TERM_NAME]
 
 
@@ -162,8 +164,8 @@ class Slug:
             return None  # made from the title
         if not isinstance(value, str):
             raise ValueError("must be a string")
-        if not content.SLUG_RE.match(value):
-            raise ValueError("may contain only lowercase letters, digits and single hyphens")
+        if not content.is_slug(value):
+            raise ValueError("may contain only lowercase letters and digits (any script) and single hyphens")
         return value
 
     def schema(self) -> dict[str, Any]:
@@ -262,8 +264,8 @@ class SlugList:
         previous = value or []
         if isinstance(previous, str):  # CSV cells
             previous = [p.strip() for p in previous.replace(";", ",").split(",") if p.strip()]
-        if not isinstance(previous, list) or not all(isinstance(p, str) and content.SLUG_RE.match(p) for p in previous):
-            raise ValueError("must be a list of slugs (lowercase letters, digits, single hyphens)")
+        if not isinstance(previous, list) or not all(content.is_slug(p) for p in previous):
+            raise ValueError("must be a list of slugs (lowercase letters and digits in any script, single hyphens)")
         return tuple(sorted(set(previous)))
 
     def schema(self) -> dict[str, Any]:

@@ -273,7 +273,9 @@ def test_dates_are_shown_in_the_configured_time_zone(demo_db):
     local = article.published.astimezone(ZoneInfo("Pacific/Kiritimati"))
     doc = parse(app.test_client().get(article.path))
     stamp = doc.cssselect(".story .byline time")[0]
-    assert text(stamp).startswith(f"{local:%B} {local.day}, {local.year}, {local:%H:%M}")
+    # CLDR's English: a 12-hour clock, a narrow no-break space before AM/PM.
+    hour = local.hour % 12 or 12
+    assert text(stamp).replace("\u202f", " ").startswith(f"{local:%B} {local.day}, {local.year}, {hour}:{local:%M %p}")
     assert stamp.get("datetime") == article.published.strftime("%Y-%m-%dT%H:%M:%SZ")  # machine value: UTC
     assert article.path.startswith(article.published.strftime("/%Y/%m/%d/"))  # URLs keep the UTC date
     today = datetime.now(ZoneInfo("Pacific/Kiritimati"))

@@ -68,11 +68,12 @@ def backend_key(prefix: str, key: str) -> str:
 
 
 def code_fingerprint(app: Flask) -> str:
-    """A hash of everything that shapes a rendered response: the package's Python files, the
-    templates and the feed stylesheet. By content, not time, so every machine running the same
+    """A hash of everything that shapes a rendered response: the package's Python files and
+    compiled catalogs (a translation-only release changes pages too), the templates and the
+    feed stylesheet. By content, not time, so every machine running the same
     release shares entries."""
     package = Path(__file__).resolve().parent.parent
-    files = sorted(package.rglob("*.py"))
+    files = sorted(package.rglob("*.py")) + sorted(package.rglob("*.mo"))
     if app.template_folder:
         files += sorted(Path(app.root_path, app.template_folder).rglob("*"))
     if app.static_folder:

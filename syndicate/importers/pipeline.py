@@ -203,8 +203,8 @@ def _apply_terms(store, terms: Any, where: str, ctx: Context) -> None:
         stored = {record["slug"]: record for record in store.term_records(kind)}
         for item in terms.get(key) or []:
             slug = item.get("slug") if isinstance(item, dict) else None
-            name = content.clean_text(item.get("name") or "") if isinstance(item, dict) else ""
-            if not isinstance(slug, str) or not content.SLUG_RE.match(slug) or not name:
+            name = content.clean_name(item.get("name") or "") if isinstance(item, dict) else ""
+            if not content.is_slug(slug) or not name:
                 ctx.warn(where, f"ignoring a {kind} without a valid slug and name")
                 continue
             values = {}

@@ -117,7 +117,7 @@ def term_name(value: object, field_name: str, where: str, warnings: list[str]) -
     article is imported without that field rather than skipped)."""
     if value in (None, ""):
         return None
-    name = content.clean_text(str(value))
+    name = content.clean_name(str(value))
     if not name or not content.slugify(name):
         warnings.append(f"{field_name}: {str(value)[:80]!r} is empty once cleaned; imported without it")
         return None

@@ -202,10 +202,13 @@ def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments, warn
 
     categories, tags = [], []
     for cat in el.iterfind("category"):
-        name = content.clean_text(cat.text or "")
+        name = content.clean_name(cat.text or "")
         if not name:
             continue
-        term = {"slug": content.slugify(cat.get("nicename") or name) or content.slugify(name), "name": name}
+        term = {
+            "slug": content.slugify(unquote(cat.get("nicename") or "") or name) or content.slugify(name),
+            "name": name,
+        }
         if cat.get("domain") == "category":
             categories.append(term)
         elif cat.get("domain") == "post_tag":
