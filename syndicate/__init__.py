@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, feeds, security, site, websub
+    from . import api, cache, db, errors, fediverse, feeds, security, site, websub
     from . import config as settings
     from .store import Store
 
@@ -42,9 +42,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     feeds.init_app(app)
     api.init_app(app)
     websub.init_app(app)
+    fediverse.init_app(app)
     security.init_app(app)
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)
+    fediverse.wrap(app)  # outside the cache: ActivityStreams requests never go through it
     app.wsgi_app = security.HostCheck(
         app.wsgi_app, app.config.get("CONTENT_SECURITY_POLICY") or security.CONTENT_SECURITY_POLICY
     )  # type: ignore[method-assign]
