@@ -160,8 +160,12 @@ def article_object(article: Article, site: str, tag_base: str = "") -> dict[str,
     return doc
 
 
+# For articles and the activities carrying them: Hashtag and sensitive are not in the AS context.
+OBJECT_CONTEXT: list[Any] = [AS_CONTEXT, {"Hashtag": "as:Hashtag", "sensitive": "as:sensitive"}]
+
+
 def with_context(doc: dict[str, Any], language: str = "") -> dict[str, Any]:
-    out = {"@context": [AS_CONTEXT, {"Hashtag": "as:Hashtag", "sensitive": "as:sensitive"}], **doc}
+    out = {"@context": OBJECT_CONTEXT, **doc}
     if language and doc.get("type") == "Article":
         out["contentMap"] = {language: doc["content"]}
         out["nameMap"] = {language: doc["name"]}
@@ -170,7 +174,7 @@ def with_context(doc: dict[str, Any], language: str = "") -> dict[str, Any]:
 
 def activity(kind: str, actor_id: str, obj: Any, activity_id: str, *, cc: list[str] | None = None) -> dict[str, Any]:
     return {
-        "@context": AS_CONTEXT,
+        "@context": OBJECT_CONTEXT,
         "id": activity_id,
         "type": kind,
         "actor": actor_id,

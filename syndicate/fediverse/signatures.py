@@ -147,9 +147,10 @@ def parse_cavage(method: str, path_qs: str, headers: Mapping[str, str], now: flo
             raise SignatureError(f"the signature must cover {needed}")
     if "date" in names:
         try:
-            _check_time(parsedate_to_datetime(headers.get("date", "")).timestamp(), now, "Date")
+            sent = parsedate_to_datetime(headers.get("date", "")).timestamp()
         except (TypeError, ValueError):
             raise SignatureError("missing or malformed Date header") from None
+        _check_time(sent, now, "Date")
     lines = []
     for name in names:
         if name == "(request-target)":
