@@ -424,3 +424,28 @@ def test_cli_lists_followers_retries_and_rotates_keys(client, remote, runner, ap
     assert "due now" in runner.invoke(args=["fediverse", "retry"]).output
     exported = runner.invoke(args=["export"]).output
     assert "PRIVATE KEY" not in exported and "fedi_" not in exported
+
+
+def test_a_scheduled_article_is_sent_when_it_falls_due(tmp_path, remote):
+    app = api_app(tmp_path / "scheduled.db", **FEDI, WEBSUB_SCHEDULE_POLL=0.1)
+    client = app.test_client()
+    try:
+        follow(client, remote)
+        remote.wait_for("Accept")
+        due = time.gmtime(time.time() + 2)
+        publish(client, published=time.strftime("%Y-%m-%dT%H:%M:%SZ", due))
+        time.sleep(0.5)
+        assert remote.activities("Create") == []  # not before its time
+        assert remote.wait_for("Create", timeout=10)[0]["object"]["name"] == "Storm hits the coast"
+    finally:
+        app.extensions["fediverse"].close()
+
+
+def test_a_deleted_account_stops_following(client, remote, app):
+    follow(client, remote)
+    follow(client, remote, f"{SITE_URL}/ap/category/world")
+    gone = {"id": remote.actor_id + "#delete", "type": "Delete", "actor": remote.actor_id, "object": remote.actor_id}
+    assert post_inbox(client, remote, gone).status_code == 202
+    assert fedi_rows(app, "SELECT count(*) FROM fedi_followers") == [(0,)]
+    someone_else = {**gone, "id": remote.actor_id + "#d2", "object": "https://elsewhere.example/users/bob"}
+    assert post_inbox(client, remote, someone_else).status_code == 422
