@@ -5,7 +5,7 @@ the network) counts signed POSTs. The app runs in this process with its real del
 (``FEDIVERSE_WORKERS``). For each case it publishes ``--articles`` articles through the API and
 reports: deliveries queued, time from the first API answer until the receiver has them all,
 API write latency (median, p95) while deliveries run against the same write latency with
-FEDIVERSE_ENABLED off (the baseline, same run), and memory (tracemalloc peak, RSS growth).
+FEDIVERSE_ENABLED off (the baseline, same run), and memory (resident set: peak, and growth during the case).
 
     .venv/bin/python bench/fediverse_bench.py [--articles 10] [--latency-ms 0 50]
 """
@@ -13,13 +13,13 @@ FEDIVERSE_ENABLED off (the baseline, same run), and memory (tracemalloc peak, RS
 from __future__ import annotations
 
 import argparse
-import resource
+import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -35,39 +35,81 @@ TOKEN = "syn_bench-write-secret"
 FOLLOWERS = 1000
 
 
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class RssPeak:
+    """Samples this process's resident memory every 10 ms; ``peak`` is the highest seen."""
+
+    def __init__(self) -> None:
+        self.start = self.peak = rss_mib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, rss_mib())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak - self.start
+
+
+def _serve(port_out, count, latency: float) -> None:
+    """The receiving server's process: inboxes at /i/<n>/inbox, counting what arrives."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if latency:
+                time.sleep(latency)
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            with count.get_lock():
+                count.value += 1
+
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 1024  # listen() backlog: set before the socket listens
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    port_out.value = server.server_address[1]
+    server.serve_forever()
+
+
 class Receiver:
-    """Inboxes at /i/<n>/inbox; counts what arrives."""
+    """A receiving server in its own process (as a remote server would be: no shared GIL)."""
 
     def __init__(self, latency: float) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
-        receiver = self
+        self._count = multiprocessing.Value("i", 0)
+        port = multiprocessing.Value("i", 0)
+        self.proc = multiprocessing.Process(target=_serve, args=(port, self._count, latency), daemon=True)
+        self.proc.start()
+        while not port.value:
+            time.sleep(0.01)
+        self.base = f"http://127.0.0.1:{port.value}"
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
+    @property
+    def count(self) -> int:
+        return self._count.value
 
-            def do_POST(self):  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if latency:
-                    time.sleep(latency)
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                with receiver.lock:
-                    receiver.count += 1
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def reset(self) -> None:
+        with self._count.get_lock():
+            self._count.value = 0
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.proc.terminate()
+        self.proc.join()
 
 
 def make_app(path: Path, enabled: bool):
@@ -130,18 +172,15 @@ def run_case(inboxes: int, articles: int, latency: float) -> dict[str, float]:
         write_latencies(app, 2, "warm-up")  # keys made, code paths warm
         federation = app.extensions["fediverse"]
         federation.deliverer.wait_idle(120)
-        receiver.count = 0
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        tracemalloc.start()
+        receiver.reset()
+        memory = RssPeak()
         started = time.perf_counter()
         latencies = write_latencies(app, articles, "bench")
         expected = articles * inboxes
         while receiver.count < expected and time.perf_counter() - started < 600:
             time.sleep(0.005)
         elapsed = time.perf_counter() - started
-        _current, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        growth = memory.stop()
         federation.close()
     receiver.close()
     return {
@@ -151,8 +190,8 @@ def run_case(inboxes: int, articles: int, latency: float) -> dict[str, float]:
         "per_second": receiver.count / elapsed,
         "write_median_ms": statistics.median(latencies) * 1000,
         "write_p95_ms": sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000,
-        "peak_mib": peak / 2**20,
-        "rss_growth_mib": (rss_after - rss_before) / 1024,
+        "rss_growth_mib": growth,
+        "rss_mib": memory.peak,
     }
 
 
@@ -175,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"{'case':<34} {'deliv.':>7} {'seconds':>8} {'deliv/s':>8} {'write med':>10} {'write p95':>10} "
-        f"{'ratio':>6} {'tracemalloc':>12} {'RSS+':>6}"
+        f"{'ratio':>6} {'RSS peak':>9} {'growth':>7}"
     )
     for latency in args.latency_ms:
         for inboxes in (1, 100):
@@ -185,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"{label:<34} {r['deliveries']:>4}/{r['expected']:<3}{r['seconds']:>7.2f} {r['per_second']:>8.0f} "
                 f"{r['write_median_ms']:>8.1f}ms {r['write_p95_ms']:>8.1f}ms {ratio:>5.2f}x "
-                f"{r['peak_mib']:>9.1f}MiB {r['rss_growth_mib']:>4.0f}MiB"
+                f"{r['rss_mib']:>6.0f}MiB {r['rss_growth_mib']:>4.1f}MiB"
             )
 
 

@@ -63,7 +63,7 @@ class Deliverer:
                     thread = threading.Thread(target=self._run, name=f"fediverse-delivery-{n}", daemon=True)
                     self._threads.append(thread)
                     thread.start()
-            self._cond.notify_all()
+            self._cond.notify()  # one worker; it wakes another when there is more than a batch
 
     def close(self) -> None:
         with self._cond:
@@ -75,13 +75,18 @@ class Deliverer:
         try:
             while True:
                 now = time.time()
-                rows = fedi.claim(stamp(now), stamp(now + self.timeout * 3 + 5), BATCH)
+                due = fedi.next_due()  # a read first: writers are not made to wait for empty claims
+                rows = []
+                if due is not None and parse_stamp(due) <= now:
+                    rows = fedi.claim(stamp(now), stamp(now + self.timeout * 3 + 5), BATCH)
                 if rows:
                     with self._cond:
                         self._busy += 1
+                        if len(rows) == BATCH:
+                            self._cond.notify()  # more may be due: another worker takes the next batch
                     try:
-                        for row in rows:
-                            self._deliver(fedi, row)
+                        done = [row["id"] for row in rows if self._deliver(fedi, row)]
+                        fedi.delivered(done)  # one short transaction for the whole batch
                     finally:
                         with self._cond:
                             self._busy -= 1
@@ -100,7 +105,8 @@ class Deliverer:
         finally:
             fedi.close()
 
-    def _deliver(self, fedi: FediStorage, row: dict) -> None:
+    def _deliver(self, fedi: FediStorage, row: dict) -> bool:
+        """Send one delivery; True when it is finished (sent, or refused for good)."""
         body = row["body"].encode()
         actor_id = row["actor"]
         try:
@@ -111,14 +117,12 @@ class Deliverer:
         except net.FetchError as exc:
             status, error = 0, str(exc)
         if 200 <= status < 300:
-            fedi.delivered(row["id"])
             with self._cond:
                 self.sent += 1
-            return
+            return True
         if 400 <= status < 500 and status not in RETRYABLE:
             log.warning("fediverse: %s refused %s (%s); not retried", row["inbox"], _kind(row["body"]), error)
-            fedi.delivered(row["id"])
-            return
+            return True
         now = time.time()
         if now - parse_stamp(row["created"]) >= self.retry_for:
             dropped = fedi.give_up(row["inbox"], stamp(now))
@@ -129,10 +133,11 @@ class Deliverer:
                 error,
                 dropped,
             )
-            return
+            return False
         delay = min(MAX_BACKOFF, self.backoff * 2 ** row["attempts"])
         fedi.reschedule(row["id"], stamp(now + delay), error)
         log.warning("fediverse: delivery to %s failed (%s); retrying in %.0f s", row["inbox"], error, delay)
+        return False
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until nothing is due or in flight (True), or ``timeout`` passes (tests, bench)."""

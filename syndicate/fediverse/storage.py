@@ -188,12 +188,21 @@ class FediStorage:
         names = ("id", "inbox", "attempts", "created", "actor", "body")
         return [dict(zip(names, r, strict=True)) for r in rows]
 
-    def delivered(self, delivery_id: int) -> None:
+    def delivered(self, delivery_ids: Sequence[int]) -> None:
+        """Finished deliveries leave the queue (and their activity, once nothing else needs it)."""
+        if not delivery_ids:
+            return
+        marks = ",".join("?" * len(delivery_ids))
         with self.transaction():
-            row = self.conn.execute("SELECT activity_id FROM fedi_deliveries WHERE id = ?", (delivery_id,)).fetchone()
-            self.conn.execute("DELETE FROM fedi_deliveries WHERE id = ?", (delivery_id,))
-            if row:
-                self._drop_finished_activity(row[0])
+            activities = [
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT DISTINCT activity_id FROM fedi_deliveries WHERE id IN ({marks})", list(delivery_ids)
+                )
+            ]
+            self.conn.execute(f"DELETE FROM fedi_deliveries WHERE id IN ({marks})", list(delivery_ids))
+            for activity_id in activities:
+                self._drop_finished_activity(activity_id)
 
     def _drop_finished_activity(self, activity_id: int) -> None:
         self.conn.execute(
