@@ -13,6 +13,7 @@ FEDIVERSE_ENABLED off (the baseline, same run), and memory (resident set: peak, 
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
 import statistics
@@ -121,6 +122,7 @@ def make_app(path: Path, enabled: bool):
             "FEDIVERSE_ENABLED": enabled,
             "FEDIVERSE_ALLOW_PRIVATE_ADDRESSES": True,
             "FEDIVERSE_POLL": 0.5,
+            "FEDIVERSE_BACKOFF": 1.0,  # a refused connection is retried after 1 s, 2 s... (default 60 s)
         }
     )
     with app.app_context():
@@ -163,6 +165,23 @@ def add_followers(path: Path, receiver: Receiver, inboxes: int) -> None:
         fedi.close()
 
 
+class Retries(logging.Handler):
+    """Counts failed attempts logged by the delivery workers (and keeps them off the screen)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+RETRIES = Retries()
+_log = logging.getLogger("syndicate.fediverse.delivery")
+_log.addHandler(RETRIES)
+_log.propagate = False
+
+
 def run_case(inboxes: int, articles: int, latency: float) -> dict[str, float]:
     receiver = Receiver(latency)
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,6 +192,7 @@ def run_case(inboxes: int, articles: int, latency: float) -> dict[str, float]:
         federation = app.extensions["fediverse"]
         federation.deliverer.wait_idle(120)
         receiver.reset()
+        RETRIES.count = 0
         memory = RssPeak()
         started = time.perf_counter()
         latencies = write_latencies(app, articles, "bench")
@@ -181,6 +201,7 @@ def run_case(inboxes: int, articles: int, latency: float) -> dict[str, float]:
             time.sleep(0.005)
         elapsed = time.perf_counter() - started
         growth = memory.stop()
+        federation.deliverer.wait_idle(60)
         federation.close()
     receiver.close()
     return {
@@ -192,6 +213,7 @@ def run_case(inboxes: int, articles: int, latency: float) -> dict[str, float]:
         "write_p95_ms": sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000,
         "rss_growth_mib": growth,
         "rss_mib": memory.peak,
+        "retries": RETRIES.count,
     }
 
 
@@ -214,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"{'case':<34} {'deliv.':>7} {'seconds':>8} {'deliv/s':>8} {'write med':>10} {'write p95':>10} "
-        f"{'ratio':>6} {'RSS peak':>9} {'growth':>7}"
+        f"{'ratio':>6} {'RSS peak':>9} {'growth':>7} {'retries':>7}"
     )
     for latency in args.latency_ms:
         for inboxes in (1, 100):
@@ -224,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"{label:<34} {r['deliveries']:>4}/{r['expected']:<3}{r['seconds']:>7.2f} {r['per_second']:>8.0f} "
                 f"{r['write_median_ms']:>8.1f}ms {r['write_p95_ms']:>8.1f}ms {ratio:>5.2f}x "
-                f"{r['rss_mib']:>6.0f}MiB {r['rss_growth_mib']:>4.1f}MiB"
+                f"{r['rss_mib']:>6.0f}MiB {r['rss_growth_mib']:>4.1f}MiB {r['retries']:>7}"
             )
 
 

@@ -19,6 +19,8 @@ class Remote:
     def __init__(self, inbox_status: int = 202) -> None:
         self.public_pem, self.private_pem = signatures.generate_key()
         self.inbox_status = inbox_status
+        self.gate = threading.Event()  # cleared: the inbox holds every POST until it is set again
+        self.gate.set()
         self.received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         remote = self
@@ -37,6 +39,7 @@ class Remote:
 
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                remote.gate.wait(30)
                 with remote._lock:
                     remote.received.append(
                         {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}

@@ -11,6 +11,7 @@ or ``hs2019``) and RFC 9421 (``Signature-Input`` / ``Signature`` with ``rsa-v1_5
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import time
@@ -56,6 +57,15 @@ def generate_key() -> tuple[str, str]:
     return public, private
 
 
+@functools.lru_cache(maxsize=64)
+def _private_key(private_pem: str) -> rsa.RSAPrivateKey:
+    """The parsed key, kept: loading (and checking) an RSA key costs far more than a signature,
+    and the delivery workers sign with the same few keys thousands of times."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
 def digest_header(body: bytes) -> str:
     return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
 
@@ -81,9 +91,7 @@ def sign_request(
         names += ["digest", "content-type"]
     lines = [f"(request-target): {method.lower()} {target}"]
     lines += [f"{name}: {headers[name.title()]}" for name in names[1:]]
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    signature = key.sign("\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256())
+    signature = _private_key(private_pem).sign("\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256())
     headers["Signature"] = (
         f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}",'
         f'signature="{base64.b64encode(signature).decode()}"'
