@@ -8,11 +8,14 @@ with a message that names it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .i18n import check_language
 
 DEFAULTS: dict[str, Any] = {
     # Identity of the site; SITE_URL is the absolute base of every URL in feeds and sitemaps.
@@ -54,6 +57,16 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_STALE_WHILE_REVALIDATE": 300,
     # Content-Security-Policy header; empty means the built-in strict policy (security.py).
     "CONTENT_SECURITY_POLICY": "",
+    # Fediverse (ActivityPub): off until the operator opts in (README, "Follow us from the fediverse").
+    "FEDIVERSE_ENABLED": False,
+    "FEDIVERSE_USERNAME": "news",  # the site's handle: @news@host
+    "FEDIVERSE_ICON": "",  # avatar of the actors (URL or path)
+    "FEDIVERSE_TIMEOUT": 10.0,  # seconds per outgoing request
+    "FEDIVERSE_BACKOFF": 60.0,  # seconds before the first retry of a failed delivery (doubled each time)
+    "FEDIVERSE_RETRY_SECONDS": 86400,  # then the inbox is marked unreachable
+    "FEDIVERSE_POLL": 5.0,  # seconds: how often workers look for deliveries queued by other processes
+    "FEDIVERSE_WORKERS": 4,  # delivery threads per process
+    "FEDIVERSE_ALLOW_PRIVATE_ADDRESSES": False,  # fetch/deliver to loopback and private networks (tests)
     # Publishing API: largest accepted request body, in bytes.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     # Seconds a write made by a request waits for another process's write lock (a long import,
@@ -98,6 +111,8 @@ INT_LIMITS = {
     "SERVER_BACKLOG": (16, 65535),
     "SERVER_WRITE_THREADS": (1, 256),
     "READY_MIN_FREE_BYTES": (0, 10**15),
+    "FEDIVERSE_RETRY_SECONDS": (1, 30 * 86400),
+    "FEDIVERSE_WORKERS": (1, 64),
 }
 _POSITIVE_NUMBERS = (
     "WEBSUB_BACKOFF",
@@ -105,6 +120,9 @@ _POSITIVE_NUMBERS = (
     "WEBSUB_SCHEDULE_POLL",
     "WRITE_LOCK_TIMEOUT",
     "COMMAND_LOCK_TIMEOUT",
+    "FEDIVERSE_TIMEOUT",
+    "FEDIVERSE_BACKOFF",
+    "FEDIVERSE_POLL",
 )
 _CACHE_TYPES = {"SimpleCache", "FileSystemCache", "RedisCache", "NullCache"}
 
@@ -164,9 +182,10 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
 
     if cfg.get("SLUG_STYLE") not in {"unicode", "ascii"}:
         raise ConfigError(f"SLUG_STYLE must be 'unicode' or 'ascii', got {cfg.get('SLUG_STYLE')!r}")
-    from .i18n import check_language
-
-    cfg["SITE_LANGUAGE"] = check_language(str(cfg["SITE_LANGUAGE"]))
+    try:
+        cfg["SITE_LANGUAGE"] = check_language(str(cfg["SITE_LANGUAGE"]))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
     for name, (low, high) in INT_LIMITS.items():
         value = cfg.get(name)
@@ -193,6 +212,10 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
     hub = cfg.get("WEBSUB_HUB") or ""
     if hub and urlsplit(hub).scheme not in {"http", "https"}:
         raise ConfigError(f"WEBSUB_HUB must be an http(s) URL, got {hub!r}")
+
+    if not re.fullmatch(r"[a-z0-9_][a-z0-9_.-]{0,63}", str(cfg.get("FEDIVERSE_USERNAME", ""))):
+        name = cfg.get("FEDIVERSE_USERNAME")
+        raise ConfigError(f"FEDIVERSE_USERNAME must be a lower-case handle such as news, got {name!r}")
 
     if cfg.get("CACHE_TYPE") not in _CACHE_TYPES:
         raise ConfigError(f"CACHE_TYPE must be one of {sorted(_CACHE_TYPES)}, got {cfg.get('CACHE_TYPE')!r}")
