@@ -64,7 +64,7 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, feeds, health, i18n, security, site, websub
+    from . import api, cache, db, errors, feeds, health, i18n, security, site, subscribers, websub
     from . import config as settings
     from .store import Store
 
@@ -95,6 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     websub.init_app(app)
     health.init_app(app)
     security.init_app(app)
+    subscribers.init_app(app)  # before the cache: its fast path counts feed requests too
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)
     app.wsgi_app = security.HostCheck(

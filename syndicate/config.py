@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "SERVER_HEADER_TIMEOUT": 15,
     "SERVER_MAX_HEADER_SIZE": 65536,
     "SERVER_BACKLOG": 1024,
+    # Feed subscriber counts (subscribers.py): seconds between flushes of each process's
+    # in-memory tally to the database; 0 turns counting off.
+    "FEED_STATS_FLUSH": 30,
 }
 
 INT_LIMITS = {
@@ -85,6 +88,7 @@ INT_LIMITS = {
     "SERVER_HEADER_TIMEOUT": (1, 3600),
     "SERVER_MAX_HEADER_SIZE": (4096, 1_048_576),
     "SERVER_BACKLOG": (16, 65535),
+    "FEED_STATS_FLUSH": (0, 3600),
 }
 _POSITIVE_NUMBERS = ("WEBSUB_BACKOFF", "WEBSUB_TIMEOUT", "WEBSUB_SCHEDULE_POLL")
 _CACHE_TYPES = {"SimpleCache", "FileSystemCache", "RedisCache", "NullCache"}

@@ -77,6 +77,7 @@ class ResponseCache:
         self._routes = routes
         self.feed_format = lru_cache(maxsize=1024)(self._route_format)
         self.renders = 0  # entries rendered by this process (for tests and operators)
+        self.feed_counter = app.extensions.get("syndicate.feed_counter")  # subscriber counts
 
     # ---- the request
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -116,7 +117,10 @@ class ResponseCache:
             entry, outcome, passthrough = self.fill(hot, key, query, stamp, environ)
             if entry is None:
                 return self.passthrough(environ, start_response, *passthrough)
-        if entry.not_modified(environ):
+        not_modified = entry.not_modified(environ)
+        if self.feed_counter is not None and self.feed_format(path) is not None:
+            self.feed_counter.record(path, environ, not_modified)  # subscribers.py: no SQL, a tally
+        if not_modified:
             start_response("304 Not Modified", list(entry.headers[("304", outcome)]))
             return []
         if "HTTP_A_IM" in environ:
