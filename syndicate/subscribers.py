@@ -96,7 +96,7 @@ class Tally:
 
     day: str
     requests: dict[str, list[int]] = field(default_factory=dict)  # path -> [requests, 304s]
-    aggregators: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    aggregators: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)  # -> (figure, when)
     pollers: set[tuple[str, str, str]] = field(default_factory=set)  # (path, address, agent)
 
 
@@ -143,7 +143,7 @@ class FeedCounter:
             if announced is not None:
                 key = (path, announced[0])
                 if key in tally.aggregators or len(tally.aggregators) < MAX_AGGREGATOR_KEYS:
-                    tally.aggregators[key] = (announced[1], datetime.fromtimestamp(now, UTC).isoformat())
+                    tally.aggregators[key] = (announced[1], now)  # made an ISO time at the flush
             elif len(tally.pollers) < MAX_POLLERS:
                 tally.pollers.add((path, environ.get("REMOTE_ADDR", ""), agent))
                 if len(tally.pollers) == MAX_POLLERS:
@@ -215,7 +215,11 @@ class FeedCounter:
             for path, address, agent in batch.pollers
         }
         requests = {path: (n, n304) for path, (n, n304) in batch.requests.items()}
-        store.add_feed_counts(batch.day, requests, batch.aggregators, pollers, keep_from=keep_from)
+        aggregators = {
+            key: (count, datetime.fromtimestamp(seen, UTC).isoformat(timespec="microseconds"))
+            for key, (count, seen) in batch.aggregators.items()
+        }
+        store.add_feed_counts(batch.day, requests, aggregators, pollers, keep_from=keep_from)
 
     def close(self) -> None:
         """Stop the flusher and write what is left (at shutdown)."""
