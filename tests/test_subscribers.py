@@ -206,3 +206,29 @@ def test_feed_stats_query_is_checked(tmp_path):
     bad = client.get("/api/v1/stats/feeds?days=0&limit=x", headers=auth(READ))
     assert bad.status_code == 422 and set(bad.json["fields"]) == {"days", "limit"}
     assert client.get("/api/v1/stats/feeds?days=7", headers=auth(READ)).json["feeds"] == []
+
+
+@pytest.mark.parametrize("cache_type", ["NullCache", "SimpleCache"])
+def test_each_feed_request_is_counted_once_whoever_answers_it(tmp_path, cache_type):
+    """With the cache off Flask counts; with it on the fast path counts, and Flask only counts
+    what the fast path passes on untouched (here a request with a cookie)."""
+    app = api_app(tmp_path / "once.db", CACHE_TYPE=cache_type)
+    client = app.test_client()
+    client.post("/api/v1/articles", json={"title": "Hello", "category": "world"}, headers=auth())
+    reader = {"User-Agent": "Reeder/5.0"}
+    assert client.get("/feed/atom/", headers=reader).status_code == 200
+    assert client.get("/category/world/feed/json/", headers=reader).status_code == 200
+    client.set_cookie("session", "x")
+    assert client.get("/feed/atom/", headers=reader).status_code == 200
+    assert client.get("/category/nowhere/feed/", headers=reader).status_code == 404  # not counted
+    assert feed_counter(app).flush() == 3
+    assert rows(app.config["DATABASE"], "SELECT path, requests FROM feed_days ORDER BY path") == [
+        ("/category/world/feed/json/", 1),
+        ("/feed/atom/", 2),
+    ]
+
+
+def test_counting_can_be_turned_off(tmp_path):
+    app = api_app(tmp_path / "off.db", FEED_STATS_FLUSH=0)
+    assert feed_counter(app) is None
+    assert app.test_client().get("/feed/").status_code == 200

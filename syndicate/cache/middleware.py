@@ -78,6 +78,7 @@ class ResponseCache:
         self.request_key = lru_cache(maxsize=4096)(self._request_key)
         self.renders = 0  # entries rendered by this process (for tests and operators)
         self.feed_counter = app.extensions.get("syndicate.feed_counter")  # subscriber counts
+        self.is_feed = lru_cache(maxsize=1024)(lambda path: self._route_format(path) is not None)
 
     # ---- the request
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -116,7 +117,7 @@ class ResponseCache:
             if entry is None:
                 return self.passthrough(environ, start_response, *passthrough)
         not_modified = entry.not_modified(environ)
-        if self.feed_counter is not None and self.feed_format(path) is not None:
+        if self.feed_counter is not None and self.is_feed(path):
             self.feed_counter.record(path, environ, not_modified)  # subscribers.py: no SQL, a tally
         if not_modified:
             start_response("304 Not Modified", list(entry.headers[("304", outcome)]))
