@@ -258,14 +258,14 @@ def feed_report(store: Any, site_url: str, *, days: int, limit: int, today: date
         shown = [r for r in rows if r["day"] >= since.isoformat()]
         if not shown:
             continue
-        week = (today - timedelta(days=6)).isoformat()
+        week, month = ((today - timedelta(days=n)).isoformat() for n in (6, 29))
         readable = path.encode("latin-1", "replace").decode("utf-8", "replace")  # WSGI's PATH_INFO
         out.append({
             "path": readable,
             "url": site_url + quote(readable, safe="/-._~"),
             "subscribers": shown[0]["subscribers"],
             "average_7": _mean([r["subscribers"] for r in rows if r["day"] >= week]),
-            "average_30": _mean([r["subscribers"] for r in rows]),
+            "average_30": _mean([r["subscribers"] for r in rows if r["day"] >= month]),
             "requests": sum(r["requests"] for r in shown),
             "not_modified": sum(r["not_modified"] for r in shown),
             "days": shown,

@@ -232,3 +232,36 @@ def test_counting_can_be_turned_off(tmp_path):
     app = api_app(tmp_path / "off.db", FEED_STATS_FLUSH=0)
     assert feed_counter(app) is None
     assert app.test_client().get("/feed/").status_code == 200
+
+
+def test_the_report_shows_the_latest_day_and_the_7_and_30_day_means(db):
+    from datetime import date
+
+    from syndicate.subscribers import feed_report
+
+    clock = Clock("2026-11-01T12:00:00+00:00")
+    counter = FeedCounter(db, interval=3600, clock=clock)
+    for day in range(34):  # 2026-11-01 .. 2026-12-04: Feedly grows by 10 a day
+        counter.record("/feed/", environ(f"Feedly/1.0 ({100 + 10 * day} subscribers)"), False)
+        counter.record("/feed/", environ("Reader"), True)
+        if day % 2 == 0:
+            counter.record("/tag/rare/feed/", environ("Reader"), False)
+        counter.flush()
+        clock.now += 86400
+    store = Store(db)
+    report = feed_report(store, "https://news.example.com", days=7, limit=10, today=date(2026, 12, 4))
+    assert (report["since"], report["until"]) == ("2026-11-28", "2026-12-04")
+    assert [f["path"] for f in report["feeds"]] == ["/feed/", "/tag/rare/feed/"]
+    feed = report["feeds"][0]
+    assert feed["subscribers"] == 100 + 10 * 33 + 1
+    assert feed["average_7"] == 100 + 10 * 30 + 1  # days 27..33
+    assert feed["average_30"] == 100 + 10 * 18.5 + 1  # days 4..33
+    assert (feed["requests"], feed["not_modified"], len(feed["days"])) == (14, 7, 7)
+    assert feed["days"][0] == {
+        "day": "2026-12-04", "subscribers": 431, "aggregators": {"Feedly": 430}, "pollers": 1,
+        "requests": 2, "not_modified": 1,
+    }  # fmt: skip
+    assert feed["days"][-1]["day"] == "2026-11-28"  # older days are rolled up, still counted
+    one = feed_report(store, "https://news.example.com", days=1, limit=1, today=date(2026, 12, 4))
+    assert [f["path"] for f in one["feeds"]] == ["/feed/"]
+    store.close()
