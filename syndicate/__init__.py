@@ -64,7 +64,7 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, fediverse, feeds, health, i18n, security, site, websub
+    from . import api, cache, db, errors, fediverse, feeds, health, i18n, security, site, subscribers, websub
     from . import config as settings
     from .store import Store
 
@@ -96,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     health.init_app(app)
     fediverse.init_app(app)
     security.init_app(app)
+    subscribers.init_app(app)  # before the cache: its fast path counts feed requests too
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)
     fediverse.wrap(app)  # outside the cache: ActivityStreams requests never go through it

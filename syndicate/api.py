@@ -151,8 +151,8 @@ def category_error(value: Any, store: Store) -> str | None:
         slug, _name = validation.term_value(value, "category")
     except ValueError:
         return None  # article_record reports the malformed value
-    if store.term("category", slug) is not None:
-        return None
+    if store.term("category", slug) is not None or store.term_redirect("category", slug) is not None:
+        return None  # an old slug of a renamed category means that category
     known = ", ".join(t.slug for t in store.terms("category")) or "none"
     return f"unknown category {slug!r} (known: {known})"
 
@@ -455,5 +455,7 @@ def json_routing_errors() -> Response | None:
 
 
 def init_app(app: Flask) -> None:
+    from . import api_stats, api_terms  # noqa: F401  (they add their routes to bp)
+
     app.register_blueprint(bp)
     app.before_request(json_routing_errors)

@@ -14,6 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
+from .cli_terms import TERM_COMMANDS
 from .db import get_store
 from .importers.sources import FORMATS
 from .store import SCHEMA_VERSION, StoreError, utcnow
@@ -244,13 +245,41 @@ def serve_command(host: str, port: int, **limits: int | None) -> None:
         f"Serving {cfg['SITE_TITLE']} on http://{host}:{port}/ ({cfg['SERVER_THREADS']} threads,"
         f" up to {cfg['SERVER_CONNECTION_LIMIT']} connections)"
     )
-    serve(app, host=host, port=port)
+    from .subscribers import feed_counter
+
+    _stop_on_sigterm()
+    try:
+        serve(app, host=host, port=port)
+    finally:
+        counter = feed_counter(app)
+        if counter is not None:
+            counter.close()  # the last feed counts of this process
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop) ends serve as Ctrl-C does, so the shutdown work runs."""
+    import signal
+    import threading
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 @click.command("stats")
+@click.option("--feeds", is_flag=True, help="Feed subscribers instead: per feed, latest day and 7/30-day means.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 90), help="With --feeds: days shown.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="With --feeds: feeds shown.")
 @with_appcontext
-def stats_command() -> None:
-    """Counts by status, category and author; database size."""
+def stats_command(feeds: bool, days: int, limit: int) -> None:
+    """Counts by status, category and author; database size. With --feeds: subscribers."""
+    if feeds:
+        from .cli_stats import print_feed_stats
+
+        print_feed_stats(days, limit)
+        return
     stats = get_store().stats()
     click.echo(f"Articles: {stats['articles']}  " + "  ".join(f"{k}: {v}" for k, v in stats["status"].items()))
     click.echo(f"Tags: {stats['tags']}  Schema version: {stats['schema_version']}/{SCHEMA_VERSION}")
@@ -311,6 +340,7 @@ from .fediverse.cli import fediverse_group  # noqa: E402 (the commands above are
 
 COMMANDS = [init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group,
             fediverse_group]  # fmt: skip
+COMMANDS += TERM_COMMANDS  # category, tag, author (cli_terms.py)
 for _command in COMMANDS:
     cli.add_command(_command)
 

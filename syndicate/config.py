@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     # Worker threads that may run API writes at once; while they are held up by another
     # process's lock, further writes get 503 at once, so no lock takes every thread from readers.
     "SERVER_WRITE_THREADS": 2,
+    # Feed subscriber counts (subscribers.py): seconds between flushes of each process's
+    # in-memory tally to the database; 0 turns counting off.
+    "FEED_STATS_FLUSH": 30,
 }
 
 INT_LIMITS = {
@@ -113,6 +116,7 @@ INT_LIMITS = {
     "READY_MIN_FREE_BYTES": (0, 10**15),
     "FEDIVERSE_RETRY_SECONDS": (1, 30 * 86400),
     "FEDIVERSE_WORKERS": (1, 64),
+    "FEED_STATS_FLUSH": (0, 3600),
 }
 _POSITIVE_NUMBERS = (
     "WEBSUB_BACKOFF",

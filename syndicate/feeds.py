@@ -26,7 +26,7 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request
 from werkzeug.urls import iri_to_uri
 
 from . import feedwriters
@@ -45,7 +45,7 @@ from .negotiation import (
     VARY_ACCEPT,
     wants_browser_feed,
 )
-from .urls import absolute, feed_path, scope_path
+from .urls import absolute, feed_path, moved_term_url, scope_path
 
 FEED_CSP = (
     "default-src 'none'; script-src 'self'; object-src 'none'; style-src 'self'; img-src 'self' https: http:; "
@@ -191,6 +191,9 @@ def _scope(kind: str, slug: str) -> Scope:
         return Scope("site")
     term = get_store().term(kind, slug)
     if term is None:
+        moved = get_store().term_redirect(kind, slug)
+        if moved is not None:  # renamed, merged or moved: subscribers follow the 301
+            abort(redirect(moved_term_url(moved, slug, request.path, request.query_string), code=301))
         abort(404)
     return Scope(kind, term.slug, term)
 

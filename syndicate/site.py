@@ -27,7 +27,7 @@ from .i18n import number as number_
 from .limits import SEARCH_MAX_PAGE, SEARCH_MAX_QUERY, page_number
 from .models import Article, Page, Scope, quote_slug
 from .negotiation import FEED_MEDIA_TYPES, XML_MEDIA_TYPE
-from .urls import absolute, feed_path, page_path, scope_path
+from .urls import absolute, feed_path, moved_term_url, page_path, scope_path
 
 bp = Blueprint("site", __name__)
 
@@ -218,6 +218,9 @@ def front(number: str | None) -> Response:
 def term(kind: str, slug: str, number: str | None) -> Response:
     found = get_store().term(kind, _wanted_slug(slug)) if len(slug) <= MAX_SLUG else None
     if found is None:
+        moved = get_store().term_redirect(kind, _wanted_slug(slug)) if len(slug) <= MAX_SLUG else None
+        if moved is not None:  # renamed, merged or moved: its old addresses keep working
+            return redirect(moved_term_url(moved, slug, request.path, request.query_string), code=301)
         raise PageNotFound(description=_NO_SUCH[kind]())
     scope = Scope(kind, found.slug, found)
     if found.slug != slug:  # typed in capitals or decomposed (NFD): the canonical address

@@ -86,6 +86,8 @@ class ResponseCache(Answers):
         self.request_key = lru_cache(maxsize=4096)(self._request_key)
         self.renders = 0  # entries rendered by this process (for tests and operators)
         self.init_answers(config, size)
+        self.feed_counter = app.extensions.get("syndicate.feed_counter")  # subscriber counts
+        self.is_feed = lru_cache(maxsize=1024)(lambda path: self._route_format(path) is not None)
 
     # ---- the request
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -119,7 +121,10 @@ class ResponseCache(Answers):
             answered = self.answer(entry, outcome, key, query, environ, start_response)
             if answered is not None:
                 return answered
-        if entry.not_modified(environ):
+        not_modified = entry.not_modified(environ)
+        if self.feed_counter is not None and self.is_feed(path):
+            self.feed_counter.record(path, environ, not_modified)  # subscribers.py: no SQL, a tally
+        if not_modified:
             start_response("304 Not Modified", list(entry.headers[("304", outcome)]))
             return []
         accept_encoding = environ.get("HTTP_ACCEPT_ENCODING", "")

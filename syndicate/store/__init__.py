@@ -10,6 +10,7 @@ One module a concept, each a part of the one ``Store`` object the rest of the co
 - ``listings``: paged listings by page key, archives, sitemaps, the API's change feed
 - ``search``: full-text search
 - ``tokens``: API tokens and idempotency keys
+- ``feedstats``: feed subscriber counts (requests, 304s, aggregators, distinct pollers per day)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .connection import (
     transaction,
     utcnow,
 )
+from .feedstats import FeedStats
 from .listings import Listings
 from .schema import SCHEMA_VERSION, Schema, migrate
 from .search import Search, fts_query
@@ -47,5 +49,5 @@ __all__ = [
 ]
 
 
-class Store(Schema, Writing, Listings, Search, Tokens):
+class Store(Schema, Writing, Listings, Search, Tokens, FeedStats):
     """All reads and writes of one database, through one connection (one per thread)."""

@@ -15,7 +15,7 @@ import sqlite_utils
 
 from .connection import Connection, StoreError, transaction, unavailable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -91,7 +91,34 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Term management: old term slugs that redirect to their term (by id, so a chain of renames
+    still lands); feed subscriber counts: per feed path and UTC day, requests and 304s, the
+    latest subscriber figure each aggregator announced, and the keyed hashes of direct pollers
+    (kept two days, then only their count), with the day's hashing salt (kept for that day)."""
+    db.executescript(
+        """
+        CREATE TABLE term_redirects (
+            kind TEXT NOT NULL CHECK (kind IN ('author', 'category', 'tag')),
+            slug TEXT NOT NULL, term_id INTEGER NOT NULL, PRIMARY KEY (kind, slug));
+        CREATE INDEX term_redirects_target ON term_redirects (kind, term_id);
+        CREATE TABLE feed_days (
+            day TEXT NOT NULL, path TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+            not_modified INTEGER NOT NULL DEFAULT 0, pollers INTEGER,
+            PRIMARY KEY (day, path)) WITHOUT ROWID;
+        CREATE TABLE feed_aggregators (
+            day TEXT NOT NULL, path TEXT NOT NULL, aggregator TEXT NOT NULL,
+            subscribers INTEGER NOT NULL, seen TEXT NOT NULL,
+            PRIMARY KEY (day, path, aggregator)) WITHOUT ROWID;
+        CREATE TABLE feed_pollers (
+            day TEXT NOT NULL, path TEXT NOT NULL, poller BLOB NOT NULL,
+            PRIMARY KEY (day, path, poller)) WITHOUT ROWID;
+        CREATE TABLE feed_salts (day TEXT PRIMARY KEY, salt BLOB NOT NULL);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
