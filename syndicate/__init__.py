@@ -64,7 +64,7 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, feeds, health, i18n, security, site, surrogate, websub
+    from . import api, cache, db, errors, feeds, health, i18n, purge, security, site, surrogate, websub
     from . import config as settings
     from .store import Store
 
@@ -94,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     websub.init_app(app)
     surrogate.init_app(app)
+    purge.init_app(app)
     health.init_app(app)
     security.init_app(app)
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.

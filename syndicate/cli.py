@@ -98,7 +98,27 @@ def demo_command(count: int, seed: int, until: str | None, language: str) -> Non
             created, updated = created + c, updated + u
             bar.update(len(batch))
     store.optimize()
+    _purge_everything()
     click.echo(f"Demo archive ready: {created} created, {updated} updated (seed {seed}, until {until_dt:%Y-%m-%d}).")
+
+
+# Seconds a command waits at exit for the proxies to take its purge (retries included).
+PURGE_FLUSH = 30.0
+
+
+def _purge_everything() -> None:
+    """After a bulk write from the command line: purge every keyed response at the proxies,
+    and wait (bounded) for it, since the process exits next."""
+    from . import purge
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    sender = purge.purger(app)
+    if sender is not None:
+        purge.everything_changed(app)
+        if not sender.flush(PURGE_FLUSH):
+            click.echo(
+                "Warning: a caching proxy did not take the purge (see the log); it may show old pages.", err=True
+            )
 
 
 # A progress bar only when an import is long enough for one to help (by the source's unit).
@@ -170,6 +190,8 @@ def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> Non
         progress.close()
     if summary.created + summary.updated > 500 and not dry_run:
         get_store().optimize()
+    if summary.created + summary.updated and not dry_run:
+        _purge_everything()
     if summary.ignored:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.ignored.items()))
         click.echo(f"Ignored items that are not posts: {kinds}.")

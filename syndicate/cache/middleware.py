@@ -77,6 +77,8 @@ class ResponseCache:
         self._routes = routes
         self.feed_format = lru_cache(maxsize=1024)(self._route_format)
         self.renders = 0  # entries rendered by this process (for tests and operators)
+        # With purging on, a miss that overlapped a write is not kept by the proxy.
+        self.edge_guard = bool(config.get("PURGE_URLS") or config.get("PURGE_HOOK"))
 
     # ---- the request
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -116,6 +118,8 @@ class ResponseCache:
             entry, outcome, passthrough = self.fill(hot, key, query, stamp, environ)
             if entry is None:
                 return self.passthrough(environ, start_response, *passthrough)
+            if self.edge_guard and self._moved(stamp):
+                return self._send_unkept(entry, environ, start_response)
         if entry.not_modified(environ):
             start_response("304 Not Modified", list(entry.headers[("304", outcome)]))
             return []
@@ -131,6 +135,24 @@ class ResponseCache:
         if method == "HEAD":
             return []
         return [bodies[coding]]
+
+    def _moved(self, stamp: str) -> bool:
+        """Whether a write landed while this response was rendered (its purge may already have
+        reached the proxy, which would then keep this older copy for hours)."""
+        try:
+            return self.content.current() != stamp
+        except sqlite3.Error:
+            return True
+
+    def _send_unkept(self, entry: StoredResponse, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        """The entry, marked for the proxy alone as not to be kept (``Surrogate-Control:
+        no-store``); clients get it as usual. Rare: only a miss that overlapped a write."""
+        coding = next(
+            (c for c in coding_preference(environ.get("HTTP_ACCEPT_ENCODING", "")) if c in entry.bodies), "identity"
+        )
+        headers = [(k, v) for k, v in entry.headers[(coding, "miss")] if k.lower() != "surrogate-control"]
+        start_response(entry.status, [*headers, ("Surrogate-Control", "no-store")])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [entry.bodies[coding]]
 
     def _route_format(self, path: str) -> str | None:
         """The feed format of the route ``path`` leads to (None for anything but a feed)."""
