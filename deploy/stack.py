@@ -230,6 +230,15 @@ class Stack:
             "varnish", self.proxy_port,
         )  # fmt: skip
 
+    def stop_proxy(self) -> None:
+        """Stop the proxy alone (the last process started), by pid."""
+        proxy = self.procs.pop()
+        stop_processes([proxy])
+
+    def start_proxy(self) -> None:
+        """Start the proxy again on the same port (after ``stop_proxy``)."""
+        self._start_varnish() if self.proxy == "varnish" else self._start_nginx()
+
     def stop(self) -> None:
         """Stop every process this stack started, proxy first, by pid."""
         stop_processes(self.procs)
