@@ -11,9 +11,10 @@ Batching: keys queued while a purge is in flight are coalesced into the next one
 delay; at most ``PURGE_BATCH_KEYS`` keys a request). A failed purge (refused, timed out, a
 5xx) keeps its keys pending for that target and retries with exponential backoff
 (``PURGE_BACKOFF`` doubled, capped at a minute), ``PURGE_ATTEMPTS`` attempts in all; then the
-keys are dropped with an error in the log naming them (the proxy then keeps those pages until
-their ``SURROGATE_MAX_AGE``: see deploy/README.md). A 4xx other than 429 is a configuration
-error (the proxy's ACL): logged and dropped at once. Targets are independent.
+keys are dropped with an error in the log naming them, and the target is told to purge
+everything (the key ``all``) as soon as it answers again, retried every minute for as long as it
+takes: nothing it kept from before stays once it is back. A 4xx other than 429 is a
+configuration error (the proxy's ACL): logged and dropped at once. Targets are independent.
 
 A write never fails for a purge, and waits at most ``PURGE_WAIT`` seconds for its purge's first
 attempt, so the very next request through the proxy shows the change; a target that is failing
@@ -89,8 +90,12 @@ def hook_sender(spec: str) -> Callable[[list[str]], None]:
 class Purger:
     """The queue and background thread that purge keys at every target."""
 
-    def __init__(self, targets: list[Target], *, attempts: int = 8, backoff: float = 0.5, batch: int = 200) -> None:
+    def __init__(
+        self, targets: list[Target], *, attempts: int = 8, backoff: float = 0.5, batch: int = 200,
+        max_backoff: float = MAX_BACKOFF,
+    ) -> None:  # fmt: skip
         self.targets = targets
+        self.max_backoff = max_backoff
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.batch = max(1, batch)
@@ -189,13 +194,23 @@ class Purger:
             target.failures, target.next_try = 0, 0.0
             return
         target.failures += 1
-        if isinstance(error, PurgeRefused) or target.failures >= self.attempts:
-            reason = f"{error} (attempt {target.failures})"
+        reason = f"{error} (attempt {target.failures})"
+        if isinstance(error, PurgeRefused):
             self._give_up(target, list(target.pending), reason)
             target.failures, target.next_try = 0, 0.0
             target.settled = max(target.settled, self._ticket)
             return
-        delay = min(MAX_BACKOFF, self.backoff * 2 ** (target.failures - 1))
+        if target.failures >= self.attempts:
+            # Its keys are dropped, so what it keeps may be stale: once it answers again, it is
+            # told to drop everything (the key every response carries), tried every max_backoff.
+            lost = [k for k in target.pending if k != surrogate.ALL]
+            if lost:
+                self._give_up(target, lost, reason + "; everything will be purged there once it answers")
+            target.pending.setdefault(surrogate.ALL, self._ticket)
+            target.next_try = time.monotonic() + self.max_backoff
+            target.settled = max(target.settled, self._ticket)
+            return
+        delay = min(self.max_backoff, self.backoff * 2 ** (target.failures - 1))
         target.next_try = time.monotonic() + delay
         log.warning("purge: %s failed: %s (attempt %d, retrying in %.1f s)", target.name, error, target.failures, delay)
 

@@ -211,15 +211,21 @@ def test_a_proxy_that_is_down_gets_the_purge_when_it_is_back():
         back.close()
 
 
-def test_a_proxy_that_never_comes_back_is_given_up_on_and_logged(caplog):
-    target = Target("gone", http_sender(f"http://127.0.0.1:{free_port()}", "xkey", 0.5))
-    purger = Purger([target], backoff=0.01, attempts=3)
+def test_keys_given_up_on_are_logged_and_everything_is_purged_once_the_proxy_is_back(caplog):
+    port = free_port()
+    target = Target("gone", http_sender(f"http://127.0.0.1:{port}", "xkey", 0.5))
+    purger = Purger([target], backoff=0.01, attempts=3, max_backoff=0.3)
     with caplog.at_level(logging.WARNING, logger="syndicate.purge"):
         purger.enqueue(["a7", "cat-2"])
         assert wait_until(lambda: target.dropped)
     assert sorted(target.dropped) == ["a7", "cat-2"]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert errors and "a7 cat-2" in errors[0] and "gave up" in errors[0]
+    back = Proxy(port)
+    try:
+        assert wait_until(lambda: back.keys() == {"all"})
+    finally:
+        back.close()
 
 
 def test_a_refusal_is_not_retried():
