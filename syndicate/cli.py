@@ -203,6 +203,30 @@ def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> Non
         sys.exit(1)
 
 
+@click.command("purge")
+@click.argument("keys", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Purge every page and feed (the key 'all').")
+@with_appcontext
+def purge_command(keys: tuple[str, ...], everything: bool) -> None:
+    """Purge surrogate keys (a123, site, cat-3, nav...) at the proxies of PURGE_URLS / PURGE_HOOK.
+
+    For operators: after a release that changes templates, or to recover from a proxy that
+    missed purges. Waits for the proxies (bounded) and says whether they took it."""
+    from . import purge, surrogate
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    sender = purge.purger(app)
+    if sender is None:
+        raise click.ClickException("purging is off: set PURGE_URLS or PURGE_HOOK")
+    wanted = {surrogate.ALL} if everything else set(keys)
+    if not wanted or any(not k.isascii() or not k.isprintable() or " " in k or "," in k for k in wanted):
+        raise click.ClickException("give surrogate keys (printable ASCII, no spaces or commas), or --all")
+    purge.send(app, wanted, wait=False)
+    if not sender.flush(PURGE_FLUSH):
+        raise click.ClickException("a proxy did not take the purge (see the log)")
+    click.echo(f"Purged {' '.join(sorted(wanted))} at {len(sender.targets)} target(s).")
+
+
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
@@ -328,7 +352,16 @@ def token_revoke(name: str) -> None:
     click.echo(f"Token {name!r} revoked.")
 
 
-COMMANDS = [init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group]
+COMMANDS = [
+    init_command,
+    demo_command,
+    import_command,
+    purge_command,
+    export_command,
+    serve_command,
+    stats_command,
+    token_group,
+]
 for _command in COMMANDS:
     cli.add_command(_command)
 

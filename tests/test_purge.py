@@ -263,3 +263,18 @@ def test_bad_purge_settings_are_refused(tmp_path):
 
 def test_purging_off_means_no_purger(app):
     assert purge.purger(app) is None
+
+
+def test_operators_can_purge_from_the_command_line(tmp_path, proxy):
+    runner = make_app(tmp_path / "site.db", PURGE_URLS=proxy.url).test_cli_runner()
+    result = runner.invoke(args=["purge", "cat-3", "nav"])
+    assert result.exit_code == 0, result.output
+    assert proxy.keys() == {"cat-3", "nav"}
+    assert runner.invoke(args=["purge", "--all"]).exit_code == 0 and "all" in proxy.keys()
+    refused = runner.invoke(args=["purge", "two words"])
+    assert refused.exit_code != 0 and "surrogate keys" in refused.output
+
+
+def test_the_purge_command_says_when_purging_is_off(runner):
+    result = runner.invoke(args=["purge", "--all"])
+    assert result.exit_code != 0 and "PURGE_URLS" in result.output
