@@ -157,3 +157,23 @@ def test_the_header_spelling_is_a_setting(db_copy, header, separator):
 def test_no_header_when_turned_off(db_copy):
     client = make_app(db_copy, SURROGATE_KEY_HEADER="").test_client()
     assert "xkey" not in client.get("/").headers
+
+
+def test_a_miss_that_overlapped_a_write_is_not_kept_by_the_proxy(db_copy):
+    """A render that started before a write's commit may reach the proxy after that write's
+    purge: the proxy must not keep it (it would show the old page for SURROGATE_MAX_AGE)."""
+    app = make_app(db_copy, CACHE_TYPE="SimpleCache", PURGE_URLS="http://127.0.0.1:9", PURGE_WAIT=0)
+    write_during_render: list[str] = []
+
+    @app.before_request
+    def a_write_lands() -> None:
+        if write_during_render:
+            get_store().save_term("category", "economy", write_during_render.pop())
+
+    client = app.test_client()
+    write_during_render.append("Economy and Markets")
+    overlapped = client.get("/category/economy/")
+    assert overlapped.status_code == 200 and overlapped.headers["Surrogate-Control"] == "no-store"
+    after = client.get("/category/economy/")
+    assert after.headers["Surrogate-Control"] == "max-age=86400" and "Economy and Markets" in after.text
+    assert client.get("/category/economy/").headers["X-Cache"] == "hit"

@@ -148,9 +148,8 @@ class ResponseCache:
     def _send_unkept(self, entry: StoredResponse, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         """The entry, marked for the proxy alone as not to be kept (``Surrogate-Control:
         no-store``); clients get it as usual. Rare: only a miss that overlapped a write."""
-        coding = next(
-            (c for c in coding_preference(environ.get("HTTP_ACCEPT_ENCODING", "")) if c in entry.bodies), "identity"
-        )
+        accept_encoding = environ.get("HTTP_ACCEPT_ENCODING", "")
+        coding = entry.codings.get(accept_encoding) or entry.coding_for(accept_encoding)
         headers = [(k, v) for k, v in entry.headers[(coding, "miss")] if k.lower() != "surrogate-control"]
         start_response(entry.status, [*headers, ("Surrogate-Control", "no-store")])
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [entry.bodies[coding]]
