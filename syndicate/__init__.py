@@ -64,7 +64,22 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, fediverse, feeds, health, i18n, security, site, subscribers, websub
+    from . import (
+        api,
+        cache,
+        db,
+        errors,
+        fediverse,
+        feeds,
+        health,
+        i18n,
+        purge,
+        security,
+        site,
+        subscribers,
+        surrogate,
+        websub,
+    )
     from . import config as settings
     from .store import Store
 
@@ -93,6 +108,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     feeds.init_app(app)
     api.init_app(app)
     websub.init_app(app)
+    surrogate.init_app(app)
+    purge.init_app(app)
     health.init_app(app)
     fediverse.init_app(app)
     security.init_app(app)

@@ -229,10 +229,11 @@ def decode_cursor(cursor: str) -> tuple[str, int, str]:
 
 
 def after_write(previous: Article | None, saved: Article | None) -> None:
-    from . import fediverse, websub
+    from . import fediverse, purge, websub
 
     websub.notify(current_app, [a for a in (previous, saved) if a is not None])
     fediverse.after_write(current_app, previous, saved)
+    purge.article_written(current_app, get_store(), previous, saved)
 
 
 # ---------------------------------------------------------------------------------- views

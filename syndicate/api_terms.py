@@ -11,9 +11,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 
-from . import limits, validation
+from . import limits, purge, validation
 from .api import ApiError, authenticate, bp, json_body
 from .db import get_store
 from .errors import json_response
@@ -71,6 +71,13 @@ def _refused(exc: StoreError) -> ApiError:
     return ApiError(422, str(exc), {"move_to": str(exc)})
 
 
+def _purge_term_change() -> None:
+    """A renamed, moved or deleted term changes every page printing its name (navigation,
+    article pages, listings, feeds): purge every keyed response at the proxies. Term changes
+    are rare; precision is not worth a stale name anywhere."""
+    purge.everything_changed(current_app)
+
+
 def list_terms(plural: str) -> Response:
     authenticate(write=False)
     kind = KIND_OF[plural]
@@ -108,6 +115,7 @@ def update_term(plural: str, slug: str) -> Response:
         raise ApiError(404, f"no {kind} {slug!r}") from None
     except TermConflict as exc:
         raise _refused(exc) from None
+    _purge_term_change()
     return json_response(term_json(kind, record))
 
 
@@ -128,6 +136,7 @@ def delete_term(plural: str, slug: str) -> Response:
         raise _refused(exc) from None
     except StoreError as exc:
         raise _refused(exc) from None
+    _purge_term_change()
     return json_response(
         {"deleted": {"slug": deleted["slug"], "name": deleted["name"]}, "articles": count, "moved_to": move_to}
     )

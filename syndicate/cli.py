@@ -99,7 +99,27 @@ def demo_command(count: int, seed: int, until: str | None, language: str) -> Non
             created, updated = created + c, updated + u
             bar.update(len(batch))
     store.optimize()
+    _purge_everything()
     click.echo(f"Demo archive ready: {created} created, {updated} updated (seed {seed}, until {until_dt:%Y-%m-%d}).")
+
+
+# Seconds a command waits at exit for the proxies to take its purge (retries included).
+PURGE_FLUSH = 30.0
+
+
+def _purge_everything() -> None:
+    """After a bulk write from the command line: purge every keyed response at the proxies,
+    and wait (bounded) for it, since the process exits next."""
+    from . import purge
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    sender = purge.purger(app)
+    if sender is not None:
+        purge.everything_changed(app)
+        if not sender.flush(PURGE_FLUSH):
+            click.echo(
+                "Warning: a caching proxy did not take the purge (see the log); it may show old pages.", err=True
+            )
 
 
 # A progress bar only when an import is long enough for one to help (by the source's unit).
@@ -171,6 +191,8 @@ def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> Non
         progress.close()
     if summary.created + summary.updated > 500 and not dry_run:
         get_store().optimize()
+    if summary.created + summary.updated and not dry_run:
+        _purge_everything()
     if summary.ignored:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.ignored.items()))
         click.echo(f"Ignored items that are not posts: {kinds}.")
@@ -180,6 +202,30 @@ def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> Non
     )
     if summary.skipped and not (summary.created or summary.updated or summary.unchanged):
         sys.exit(1)
+
+
+@click.command("purge")
+@click.argument("keys", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Purge every page and feed (the key 'all').")
+@with_appcontext
+def purge_command(keys: tuple[str, ...], everything: bool) -> None:
+    """Purge surrogate keys (a123, site, cat-3, nav...) at the proxies of PURGE_URLS / PURGE_HOOK.
+
+    For operators: after a release that changes templates, or to recover from a proxy that
+    missed purges. Waits for the proxies (bounded) and says whether they took it."""
+    from . import purge, surrogate
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    sender = purge.purger(app)
+    if sender is None:
+        raise click.ClickException("purging is off: set PURGE_URLS or PURGE_HOOK")
+    wanted = {surrogate.ALL} if everything else set(keys)
+    if not wanted or any(not k.isascii() or not k.isprintable() or " " in k or "," in k for k in wanted):
+        raise click.ClickException("give surrogate keys (printable ASCII, no spaces or commas), or --all")
+    purge.send(app, wanted, wait=False)
+    if not sender.flush(PURGE_FLUSH):
+        raise click.ClickException("a proxy did not take the purge (see the log)")
+    click.echo(f"Purged {' '.join(sorted(wanted))} at {len(sender.targets)} target(s).")
 
 
 @click.command("export")
@@ -338,8 +384,8 @@ def token_revoke(name: str) -> None:
 
 from .fediverse.cli import fediverse_group  # noqa: E402 (the commands above are defined first)
 
-COMMANDS = [init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group,
-            fediverse_group]  # fmt: skip
+COMMANDS = [init_command, demo_command, import_command, purge_command, export_command, serve_command, stats_command,
+            token_group, fediverse_group]  # fmt: skip
 COMMANDS += TERM_COMMANDS  # category, tag, author (cli_terms.py)
 for _command in COMMANDS:
     cli.add_command(_command)

@@ -98,6 +98,7 @@ def term_group(kind: str) -> click.Group:
         fields = _fields(kind, {"name": name, "slug": new_slug, **extras}, partial=True)
         try:
             record = get_store().update_term(kind, slug, fields)
+            _purge_proxies()
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
         moved = f" (/{kind}/{slug}/ now redirects here)" if record["slug"] != slug else ""
@@ -110,6 +111,7 @@ def term_group(kind: str) -> click.Group:
     def delete(slug: str, move_to: str | None) -> None:
         try:
             deleted, count = get_store().delete_term(kind, slug, move_to=move_to)
+            _purge_proxies()
         except TermInUse as exc:
             raise click.ClickException(
                 f"{kind} {slug!r} still has {exc.articles} article{'s' if exc.articles != 1 else ''}; nothing was"
@@ -156,9 +158,17 @@ def merge_tags(source: str, target: str) -> None:
     addresses redirect to TARGET's."""
     try:
         _deleted, count = get_store().delete_term("tag", source, move_to=target)
+        _purge_proxies()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Merged tag {source!r} into {target!r} ({count} articles).")
 
 
 TERM_COMMANDS = [term_group(kind) for kind in ("category", "tag", "author")]
+
+
+def _purge_proxies() -> None:
+    """A term change shows on many pages: purge every keyed response at the caching proxies."""
+    from .cli import _purge_everything
+
+    _purge_everything()

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, RequestRedirect
 
+from . import surrogate
 from .content import clean_text
 from .db import get_store
 from .i18n import full_date, long_date, month_name, month_year, year_name
@@ -78,11 +79,13 @@ def iso(moment: datetime) -> str:
 
 def today_line() -> str:
     """'Wednesday, November 25, 2026': today in the configured time zone and language."""
+    surrogate.shows(None, (), surrogate.NAV)
     return full_date(datetime.now(UTC) if g.get("site_degraded") else get_store().clock())
 
 
 def nav_categories() -> list:
     """The categories for the navigation; empty when the database cannot answer (500 page)."""
+    surrogate.shows(None, (), surrogate.NAV)
     if g.get("site_degraded"):
         return []
     return get_store().terms("category")
@@ -176,6 +179,7 @@ def _listing(
         if keys is None or (empty_is_404 and not keys):
             raise PageNotFound(description=_("Nothing was published here."))
         raise PageNotFound(last_url=page_path(scope, max(len(keys), 1)))
+    surrogate.shows(scope, page.articles)
     trail = list(crumbs)
     if page.number > 1:
         trail = [
@@ -321,6 +325,7 @@ def article(year: str, month: str, day: str, slug: str) -> Response:
         metadata=json_ld(_news_article(found)),
     )
     shown = [found, *related, *(a for a in (older, newer) if a)]
+    surrogate.shows(None, shown)
     return _finish(html, _newest(shown))
 
 
@@ -366,6 +371,7 @@ def search() -> Response:
     page = Page(scope, number, per_page, min(total, per_page * SEARCH_MAX_PAGE), [h.article for h in hits])
     if number > 1 and not hits:
         raise PageNotFound(last_url=page_path(scope, page.last))
+    surrogate.shows(scope, page.articles)
     crumbs = [(_("Home"), "/"), (_("Search"), scope_path(scope) if number > 1 else "")]
     if number > 1:
         crumbs.append((_("Page %(number)s", number=number_(number)), ""))
@@ -391,6 +397,7 @@ def search() -> Response:
 @bp.get("/sitemap.xml")
 def sitemap_index() -> Response:
     chunks = get_store().sitemap_chunks(SITEMAP_SIZE)
+    surrogate.shows(None, (), surrogate.LISTS)
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
@@ -407,6 +414,7 @@ def sitemap_index() -> Response:
 def sitemap(number: str) -> Response:
     n = page_number(number)
     entries = get_store().sitemap_entries(n, SITEMAP_SIZE) if n else []
+    surrogate.shows(None, (), surrogate.LISTS)
     if not entries:
         raise NotFound(_("There is no such sitemap."))
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']

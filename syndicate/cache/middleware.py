@@ -88,6 +88,8 @@ class ResponseCache(Answers):
         self.init_answers(config, size)
         self.feed_counter = app.extensions.get("syndicate.feed_counter")  # subscriber counts
         self.is_feed = lru_cache(maxsize=1024)(lambda path: self._route_format(path) is not None)
+        # With purging on, a miss that overlapped a write is not kept by the proxy.
+        self.edge_guard = bool(config.get("PURGE_URLS") or config.get("PURGE_HOOK"))
 
     # ---- the request
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -117,6 +119,8 @@ class ResponseCache(Answers):
             entry, outcome, passthrough = self.fill(hot, key, query, stamp, environ)
             if entry is None:
                 return self.passthrough(environ, start_response, *passthrough)
+            if self.edge_guard and self._moved(stamp):
+                return self._send_unkept(entry, environ, start_response)
         if not environ.keys().isdisjoint(ANSWERED_HEADERS):
             answered = self.answer(entry, outcome, key, query, environ, start_response)
             if answered is not None:
@@ -140,6 +144,23 @@ class ResponseCache(Answers):
         query = canonical_query(query_string) if query_string else ""
         browser = accept is not None and wants_browser_feed(self._route_format(path), accept)
         return cache_key(script_name + path, query, browser), query, is_search(query)
+
+    def _moved(self, stamp: str) -> bool:
+        """Whether a write landed while this response was rendered (its purge may already have
+        reached the proxy, which would then keep this older copy for hours)."""
+        try:
+            return self.content.current() != stamp
+        except sqlite3.Error:
+            return True
+
+    def _send_unkept(self, entry: StoredResponse, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        """The entry, marked for the proxy alone as not to be kept (``Surrogate-Control:
+        no-store``); clients get it as usual. Rare: only a miss that overlapped a write."""
+        accept_encoding = environ.get("HTTP_ACCEPT_ENCODING", "")
+        coding = entry.codings.get(accept_encoding) or entry.coding_for(accept_encoding)
+        headers = [(k, v) for k, v in entry.headers[(coding, "miss")] if k.lower() != "surrogate-control"]
+        start_response(entry.status, [*headers, ("Surrogate-Control", "no-store")])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [entry.bodies[coding]]
 
     def _route_format(self, path: str) -> str | None:
         """The feed format of the route ``path`` leads to (None for anything but a feed)."""

@@ -38,8 +38,8 @@ class TermInUse(StoreError):
 class Terms(Connection):
     def term(self, kind: str, slug: str) -> Term | None:
         table = TERM_TABLES[kind]
-        row = self.conn.execute(f"SELECT slug, name FROM {table} WHERE slug = ?", (slug,)).fetchone()
-        return Term(kind, row["slug"], row["name"]) if row else None
+        row = self.conn.execute(f"SELECT id, slug, name FROM {table} WHERE slug = ?", (slug,)).fetchone()
+        return Term(kind, row["slug"], row["name"], row["id"]) if row else None
 
     def term_id(self, kind: str, slug: str) -> int | None:
         row = self.conn.execute(f"SELECT id FROM {TERM_TABLES[kind]} WHERE slug = ?", (slug,)).fetchone()
@@ -50,8 +50,8 @@ class Terms(Connection):
         table = TERM_TABLES[kind]
         order = "position, name" if kind == "category" else "name"
         if not with_counts:
-            rows = self.conn.execute(f"SELECT slug, name FROM {table} ORDER BY {order}")
-            return [Term(kind, row["slug"], row["name"]) for row in rows]
+            rows = self.conn.execute(f"SELECT id, slug, name FROM {table} ORDER BY {order}")
+            return [Term(kind, row["slug"], row["name"], row["id"]) for row in rows]
         if kind == "tag":
             count_sql = (
                 "SELECT count(*) FROM article_tags x WHERE x.tag_id = t.id"
@@ -61,9 +61,9 @@ class Terms(Connection):
             column = "author_id" if kind == "author" else "category_id"
             count_sql = f"SELECT count(*) FROM articles a WHERE a.{column} = t.id AND a.{VISIBLE}"
         rows = self.conn.execute(
-            f"SELECT slug, name, ({count_sql}) AS n FROM {table} t ORDER BY {order}", {"now": self.now()}
+            f"SELECT id, slug, name, ({count_sql}) AS n FROM {table} t ORDER BY {order}", {"now": self.now()}
         )
-        return [(Term(kind, row["slug"], row["name"]), row["n"]) for row in rows]
+        return [(Term(kind, row["slug"], row["name"], row["id"]), row["n"]) for row in rows]
 
     def term_records(self, kind: str) -> list[dict[str, Any]]:
         """Every author or category with its extra fields (bio; description, position), for export."""
