@@ -31,6 +31,10 @@ MAX_IMAGE_LENGTH = 2**53 - 1
 SEARCH_MAX_QUERY = 200
 SEARCH_MAX_PAGE = 100
 SEARCH_MAX_TERMS = 12  # words of a query that reach the full-text index; the rest are ignored
+SEARCH_MIN_PREFIX = 3  # characters before a '*' (a shorter word beginning is searched as a word)
+SEARCH_PHRASE_TOKENS = 16  # index tokens of one word (a long Chinese word is a phrase of bigrams)
+SEARCH_TIME_LIMIT = 0.5  # seconds a search may run before it is stopped as too broad
+SEARCH_MAX_CONCURRENT = 2  # uncached searches running at once per process; more get 503
 
 # The API's article list.
 API_DEFAULT_LIMIT = 20

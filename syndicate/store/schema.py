@@ -14,7 +14,7 @@ import sqlite_utils
 
 from .connection import Connection, StoreError, transaction
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -90,7 +90,45 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Search in every script, and cheap at any selectivity.
+
+    The full-text index now reads its text through ``articles_search``, a view that folds each
+    column with ``syn_fold`` (textnorm.index_text: Persian/Arabic variants met, unspaced scripts
+    cut into bigrams; ASCII unchanged); its tokenizer keeps combining marks inside words (Indic
+    vowel signs, Thai marks). ``articles_visible`` lets a search check visibility without reading
+    the wide article rows. The index is rebuilt from the articles.
+    """
+    from .. import textnorm
+
+    db.conn.create_function("syn_fold", 1, textnorm.index_text, deterministic=True)
+    columns = ("title", "summary", "body_text")
+    new = ", ".join(f"syn_fold(new.{c})" for c in columns)
+    old = ", ".join(f"syn_fold(old.{c})" for c in columns)
+    names = ", ".join(columns)
+    delete = f"INSERT INTO articles_fts (articles_fts, rowid, {names}) VALUES ('delete', old.id, {old});"
+    insert = f"INSERT INTO articles_fts (rowid, {names}) VALUES (new.id, {new});"
+    db.executescript(
+        f"""
+        DROP TRIGGER IF EXISTS articles_ai;
+        DROP TRIGGER IF EXISTS articles_ad;
+        DROP TRIGGER IF EXISTS articles_au;
+        DROP TABLE IF EXISTS articles_fts;
+        CREATE INDEX articles_visible ON articles (id, status, published);
+        CREATE VIEW articles_search AS
+            SELECT id, {", ".join(f"syn_fold({c}) AS {c}" for c in columns)} FROM articles;
+        CREATE VIRTUAL TABLE articles_fts USING fts5 ({names}, content='articles_search',
+            content_rowid='id', tokenize="porter unicode61 remove_diacritics 2 categories 'L* N* Co M*'");
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN {insert} END;
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN {delete} END;
+        CREATE TRIGGER articles_au AFTER UPDATE OF {names} ON articles BEGIN {delete} {insert} END;
+        INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+        INSERT INTO articles_fts (articles_fts) VALUES ('optimize');
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -1,0 +1,34 @@
+"""Searches may not crowd out the rest of the site: at most ``SEARCH_MAX_CONCURRENT`` uncached
+searches run at once in a process (cached ones never get here: the cache answers first); one
+more is refused at once with 503 and Retry-After instead of queueing for a worker thread that
+pages and feeds need. Each search is itself bounded in time (store/search.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app
+from flask_babel import gettext as _
+from werkzeug.exceptions import ServiceUnavailable
+
+from .limits import SEARCH_MAX_CONCURRENT
+
+RETRY_AFTER = 2  # seconds: a search lasts at most SEARCH_TIME_LIMIT
+
+
+@contextmanager
+def search_slot() -> Iterator[None]:
+    """Hold one of the process's search slots for the block, or raise 503 when all are taken."""
+    slots = current_app.extensions.setdefault(
+        "syndicate.search_slots",
+        threading.BoundedSemaphore(current_app.config.get("SEARCH_MAX_CONCURRENT", SEARCH_MAX_CONCURRENT)),
+    )
+    if not slots.acquire(blocking=False):
+        busy = _("Too many searches are running. Please try again in a moment.")
+        raise ServiceUnavailable(busy, retry_after=RETRY_AFTER)
+    try:
+        yield
+    finally:
+        slots.release()
