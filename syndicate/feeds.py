@@ -150,6 +150,7 @@ def feed_item(article: Article, full: bool) -> FeedItem:
         published=article.published,
         updated=article.updated,
         image=image,
+        language=article.language,
     )
 
 

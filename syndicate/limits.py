@@ -17,6 +17,7 @@ MAX_IMAGE_TYPE = 100
 MAX_TERM_NAME = 200
 MAX_TAGS = 50
 MAX_PREVIOUS_SLUGS = 100
+MAX_LANGUAGE_TAG = 35  # a BCP 47 tag (RFC 5646 advises supporting at least 35 characters)
 
 # Every integer the API takes is range-checked before it reaches SQLite, whose INTEGER is a
 # signed 64-bit number (a bigger Python int raises OverflowError deep in a query).

@@ -91,7 +91,9 @@ def _migration_2(db: sqlite_utils.Database) -> None:
 
 
 def _migration_3(db: sqlite_utils.Database) -> None:
-    """Search in every script, and cheap at any selectivity.
+    """Search in every script, and cheap at any selectivity; each article's own language.
+
+    ``language`` is a BCP 47 tag, '' meaning the site's language.
 
     The full-text index now reads its text through ``articles_search``, a view that folds each
     column with ``syn_fold`` (textnorm.index_text: Persian/Arabic variants met, unspaced scripts
@@ -110,6 +112,7 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     insert = f"INSERT INTO articles_fts (rowid, {names}) VALUES (new.id, {new});"
     db.executescript(
         f"""
+        ALTER TABLE articles ADD COLUMN language TEXT NOT NULL DEFAULT '';
         DROP TRIGGER IF EXISTS articles_ai;
         DROP TRIGGER IF EXISTS articles_ad;
         DROP TRIGGER IF EXISTS articles_au;
