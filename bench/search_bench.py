@@ -52,11 +52,12 @@ def _child(db: str, runs: int) -> None:
 
         store = get_store()
         for label, q in QUERIES.items():
-            store_times, request_times, total, status = [], [], 0, 0
+            store_times, request_times, total, status, ids = [], [], 0, 0, []
             for _ in range(runs):
                 t0 = time.perf_counter()
                 try:
-                    _, total = store.search(q, 1, app.config["PER_PAGE"])
+                    hits, total = store.search(q, 1, app.config["PER_PAGE"])
+                    ids = [hit.article.guid for hit in hits]
                 except Exception as error:  # the bounded search refuses some queries
                     total = type(error).__name__
                 store_times.append(time.perf_counter() - t0)
@@ -69,6 +70,7 @@ def _child(db: str, runs: int) -> None:
                 "request_ms": statistics.median(request_times) * 1000,
                 "total": total,
                 "status": status,
+                "ids": ids,
             }
     print(json.dumps(out))
 
@@ -128,6 +130,8 @@ def main() -> None:
             bs = f"{b['store_ms']:7.1f} /{b['request_ms']:7.1f}" if b else "-"
             ratio = f"{b['request_ms'] / a['request_ms']:6.1f}x" if b else "-"
             counts = f"{b['total'] if b else '-'} / {a['total']} (HTTP {a['status']})"
+            if b:
+                counts += ", first page same" if b["ids"] == a["ids"] else ", first page DIFFERS"
             print(f"{label:38} {bs:>17} {a['store_ms']:7.1f} /{a['request_ms']:7.1f} {ratio:>7}  {counts}")
 
 

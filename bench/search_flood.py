@@ -46,7 +46,8 @@ def _side(code: Path, db: Path, seconds: int, script: str) -> dict[str, object]:
     base = f"http://127.0.0.1:{port}"
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin", "SYNDICATE_SITE_URL": base}
     with Processes() as procs:
-        procs.start([sys.executable, "-m", "syndicate", "--database", str(db), "serve", "--port", str(port)], env=env)
+        args = [sys.executable, "-m", "syndicate", "--database", str(db), "serve", "--port", str(port)]
+        procs.start(args, env=env, cwd=code)  # cwd: "-m" puts it first on the path
         wait_for_port(port, timeout=60)
         for path in ("/", "/feed/"):
             fetch(base + path)

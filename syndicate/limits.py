@@ -34,7 +34,7 @@ SEARCH_MAX_PAGE = 100
 SEARCH_MAX_TERMS = 12  # words of a query that reach the full-text index; the rest are ignored
 SEARCH_MIN_PREFIX = 3  # characters before a '*' (a shorter word beginning is searched as a word)
 SEARCH_PHRASE_TOKENS = 16  # index tokens of one word (a long Chinese word is a phrase of bigrams)
-SEARCH_TIME_LIMIT = 0.5  # seconds a search may run before it is stopped as too broad
+SEARCH_TIME_LIMIT = 0.5  # seconds of CPU a search may take before it is stopped as too broad
 SEARCH_MAX_CONCURRENT = 2  # uncached searches running at once per process; more get 503
 
 # The API's article list.
