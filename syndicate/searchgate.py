@@ -9,10 +9,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app
+from flask import Response, abort, current_app
 from flask_babel import gettext as _
-from werkzeug.exceptions import ServiceUnavailable
+from markupsafe import escape
 
+from .i18n import direction
 from .limits import SEARCH_MAX_CONCURRENT
 
 RETRY_AFTER = 2  # seconds: a search lasts at most SEARCH_TIME_LIMIT
@@ -26,9 +27,24 @@ def search_slot() -> Iterator[None]:
         threading.BoundedSemaphore(current_app.config.get("SEARCH_MAX_CONCURRENT", SEARCH_MAX_CONCURRENT)),
     )
     if not slots.acquire(blocking=False):
-        busy = _("Too many searches are running. Please try again in a moment.")
-        raise ServiceUnavailable(busy, retry_after=RETRY_AFTER)
+        abort(_busy())
     try:
         yield
     finally:
         slots.release()
+
+
+def _busy() -> Response:
+    """The refusal, as cheap as a response can be: during a flood most answers are this one, so
+    it skips the site's templates (and their queries) that a full error page would render."""
+    language = current_app.config["SITE_LANGUAGE"]
+    message = escape(_("Too many searches are running. Please try again in a moment."))
+    body = (
+        f'<!DOCTYPE html>\n<html lang="{escape(language)}" dir="{direction(language)}"><meta charset="utf-8">'
+        f'<meta name="robots" content="noindex"><title>{message}</title><p>{message}</p>'
+        f'<p><a href="/">{escape(_("Home"))}</a></p></html>\n'
+    )
+    response = Response(body, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
+    return response
