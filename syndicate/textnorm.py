@@ -72,6 +72,13 @@ def index_text(text: str | None) -> str | None:
     return UNSPACED_RUN.sub(_spaced, fold(text))
 
 
+def folded_or_none(text: str) -> str | None:
+    """What the store keeps beside ``text`` for the index: its folded form, or None when
+    folding changes nothing (the index then reads ``text`` itself)."""
+    folded = index_text(text)
+    return None if folded == text else folded
+
+
 def is_word_char(char: str) -> bool:
     """What the index's tokenizer keeps in a token (unicode61 with categories L* N* Co M*)."""
     return unicodedata.category(char)[0] in "LNM" or unicodedata.category(char) == "Co"

@@ -101,3 +101,15 @@ def test_snippets_of_unspaced_text_read_as_written(archive):
     assert "东京<mark>奥运会</mark>今天开幕" in hit.snippet
     [hit] = archive.search("会見", 1, 10).hits
     assert "記者<mark>会見</mark>を開いた" in hit.snippet
+
+
+def test_a_foreign_writer_needs_nothing_of_ours_and_keeps_the_index_right(archive):
+    """The sqlite3 shell (no Python functions registered) can still edit articles; an edited
+    title is found by its new words and not by its old ones."""
+    conn = sqlite3.connect(archive.path, isolation_level=None)
+    conn.execute("UPDATE articles SET title = 'Summit in Lisbon' WHERE slug = 's-en'")
+    conn.execute("UPDATE articles SET title = 'کتاب تازه' WHERE slug = 's-fa'")
+    conn.close()
+    assert found(archive, "lisbon") == ["Summit in Lisbon"] and found(archive, "geneva") == ["Summit in Lisbon"]
+    assert found(archive, "resume") == []
+    assert "کتاب تازه" in found(archive, "کتاب")  # still found by its folded body

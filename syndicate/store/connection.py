@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from .. import textnorm
 from ..changes import signal_for
 
 VISIBLE = "status = 'published' AND published <= :now"
@@ -45,8 +44,6 @@ def connect(path: str) -> sqlite3.Connection:
     """A connection with the settings every user of the database needs."""
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    # The search index's triggers and its content view fold text with it (store/schema.py).
-    conn.create_function("syn_fold", 1, textnorm.index_text, deterministic=True)
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA foreign_keys = ON")
     if path != ":memory:":

@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from .. import textnorm
 from ..limits import MAX_SLUG
 from ..models import Article
 from .articles import ARTICLE_FROM, Articles
 from .connection import to_db
 from .terms import Terms
+
+# Columns of the search index's folded text, beside the text they fold (store/schema.py).
+FTS_SHADOWS = {"title": "fts_title", "summary": "fts_summary", "body_text": "fts_body"}
 
 if TYPE_CHECKING:  # the store never calls the gate; it only takes what the gate made
     from ..validation import ArticleRecord
@@ -128,6 +132,8 @@ class Writing(Terms, Articles):
             "image_length": r.image_length, "author_id": author_id, "category_id": category_id,
             "published": to_db(r.published), "updated": to_db(r.updated),
             "status": r.status, "updated_by": actor, "language": r.language,
+            # The search index's folded text, where folding changes anything (store/schema.py).
+            **{shadow: textnorm.folded_or_none(getattr(r, column)) for column, shadow in FTS_SHADOWS.items()},
         }  # fmt: skip
         if existing:
             article_id = existing["id"]
