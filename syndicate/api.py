@@ -27,11 +27,15 @@ from .db import get_store
 from .errors import INTERNAL_ERROR, http_error, json_error, json_response
 from .models import Article
 from .negotiation import NO_CACHE, NO_STORE
-from .store import IdempotencyConflict, Store, to_db, token_hash
+from .store import IdempotencyConflict, Store, StoreUnavailable, to_db, token_hash
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 LIST_STATUSES = ("draft", "published", "scheduled")
+# Retry-After of a 503 when the database cannot take a write, by StoreUnavailable.reason: another
+# writer's lock goes away in seconds; a full or read-only disk needs an operator.
+RETRY_AFTER = {"locked": 5}
+RETRY_AFTER_DEFAULT = 60
 
 
 class ApiError(Exception):
@@ -409,6 +413,14 @@ def delete_article(ref: str) -> Response:
 @bp.errorhandler(ApiError)
 def handle_api_error(exc: ApiError) -> Response:
     return json_error(exc.status, exc.message, exc.fields, exc.headers)
+
+
+@bp.errorhandler(StoreUnavailable)
+def handle_store_unavailable(exc: StoreUnavailable) -> Response:
+    # Not the client's fault and not a bug: the write was rolled back and may be retried.
+    current_app.logger.warning("API %s %s: %s", request.method, request.path, exc)
+    retry_after = RETRY_AFTER.get(exc.reason, RETRY_AFTER_DEFAULT)
+    return json_error(503, str(exc), headers={"Retry-After": str(retry_after)})
 
 
 @bp.errorhandler(validation.Invalid)

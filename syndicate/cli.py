@@ -228,6 +228,7 @@ def _server_option(flag: str, name: str, help: str):
 @_server_option("--header-timeout", "SERVER_HEADER_TIMEOUT", "Seconds a client may take to send its headers.")
 @_server_option("--max-header-size", "SERVER_MAX_HEADER_SIZE", "Largest request line and headers, bytes.")
 @_server_option("--backlog", "SERVER_BACKLOG", "Connections waiting in the kernel to be accepted.")
+@_server_option("--write-threads", "SERVER_WRITE_THREADS", "Threads that may run API writes at once.")
 @with_appcontext
 def serve_command(host: str, port: int, **limits: int | None) -> None:
     """Serve the site and feeds under waitress (production WSGI server).

@@ -69,6 +69,14 @@ DEFAULTS: dict[str, Any] = {
     "FEDIVERSE_ALLOW_PRIVATE_ADDRESSES": False,  # fetch/deliver to loopback and private networks (tests)
     # Publishing API: largest accepted request body, in bytes.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Seconds a write made by a request waits for another process's write lock (a long import,
+    # a backup, the sqlite3 shell) before the API answers 503 with Retry-After. Reads never wait.
+    "WRITE_LOCK_TIMEOUT": 3.0,
+    # The same for operator commands (import, demo, token...): long enough to outlast another
+    # import's batch; then the command stops with a message saying the database is locked.
+    "COMMAND_LOCK_TIMEOUT": 30.0,
+    # /readyz (health.py) reports "disk full" below this many free bytes on the database's disk.
+    "READY_MIN_FREE_BYTES": 16 * 1024 * 1024,
     # `syndicate serve` (waitress): worker threads; open connections it keeps (idle ones cost
     # one file descriptor each, no thread); seconds an idle connection is kept; seconds a client
     # may take to send a request's headers (slow senders are cut off); largest request line and
@@ -79,6 +87,9 @@ DEFAULTS: dict[str, Any] = {
     "SERVER_HEADER_TIMEOUT": 15,
     "SERVER_MAX_HEADER_SIZE": 65536,
     "SERVER_BACKLOG": 1024,
+    # Worker threads that may run API writes at once; while they are held up by another
+    # process's lock, further writes get 503 at once, so no lock takes every thread from readers.
+    "SERVER_WRITE_THREADS": 2,
 }
 
 INT_LIMITS = {
@@ -98,6 +109,8 @@ INT_LIMITS = {
     "SERVER_HEADER_TIMEOUT": (1, 3600),
     "SERVER_MAX_HEADER_SIZE": (4096, 1_048_576),
     "SERVER_BACKLOG": (16, 65535),
+    "SERVER_WRITE_THREADS": (1, 256),
+    "READY_MIN_FREE_BYTES": (0, 10**15),
     "FEDIVERSE_RETRY_SECONDS": (1, 30 * 86400),
     "FEDIVERSE_WORKERS": (1, 64),
 }
@@ -105,6 +118,8 @@ _POSITIVE_NUMBERS = (
     "WEBSUB_BACKOFF",
     "WEBSUB_TIMEOUT",
     "WEBSUB_SCHEDULE_POLL",
+    "WRITE_LOCK_TIMEOUT",
+    "COMMAND_LOCK_TIMEOUT",
     "FEDIVERSE_TIMEOUT",
     "FEDIVERSE_BACKOFF",
     "FEDIVERSE_POLL",

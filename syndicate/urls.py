@@ -15,6 +15,7 @@ from .models import Scope, quote_slug
 
 FEED_SUFFIX = {"rss": "feed/", "atom": "feed/atom/", "json": "feed/json/"}
 HEALTHZ = "/healthz"
+READYZ = "/readyz"
 API_PREFIX = "/api/"
 WEBSUB_PREFIX = "/websub/"
 

@@ -14,7 +14,16 @@ One module a concept, each a part of the one ``Store`` object the rest of the co
 
 from __future__ import annotations
 
-from .connection import IdempotencyConflict, StoreError, connect, from_db, to_db, transaction, utcnow
+from .connection import (
+    IdempotencyConflict,
+    StoreError,
+    StoreUnavailable,
+    connect,
+    from_db,
+    to_db,
+    transaction,
+    utcnow,
+)
 from .listings import Listings
 from .schema import SCHEMA_VERSION, Schema, migrate
 from .search import Search, fts_query
@@ -26,6 +35,7 @@ __all__ = [
     "IdempotencyConflict",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "connect",
     "from_db",
     "fts_query",

@@ -6,13 +6,14 @@ apply one twice and a failed migration leaves the previous version intact.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
 
-from .connection import Connection, StoreError, transaction
+from .connection import Connection, StoreError, transaction, unavailable
 
 SCHEMA_VERSION = 3
 
@@ -179,6 +180,38 @@ class Schema(Connection):
         """True when the database answers a trivial query and has the current schema."""
         self.conn.execute("SELECT count(*) FROM meta").fetchone()
         return self.schema_version == SCHEMA_VERSION
+
+    def write_problem(self, *, min_free_bytes: int = 0, lock_wait: float | None = None) -> str | None:
+        """Why a write would fail now ('read-only', 'disk full', 'locked', ...), or None. Writes
+        nothing: the file system is asked about the database's files and free space (below
+        ``min_free_bytes`` is "disk full"); with ``lock_wait``, the write lock is taken and at
+        once given back, waiting at most that many seconds for another writer."""
+        if self.path == ":memory:":
+            return None
+        database = os.path.abspath(self.path)
+        folder = os.path.dirname(database)
+        # The folder too: SQLite creates the -wal and -shm files beside the database.
+        if not (os.access(database, os.W_OK) and os.access(folder, os.W_OK)):
+            return "read-only"
+        disk = os.statvfs(folder)
+        if disk.f_flag & os.ST_RDONLY:
+            return "read-only"
+        # Root may write into the blocks a file system reserves for it; anyone else may not.
+        free = (disk.f_bfree if os.geteuid() == 0 else disk.f_bavail) * disk.f_frsize
+        if free < min_free_bytes:
+            return "disk full"
+        if lock_wait is None or self.conn.in_transaction:
+            return None
+        try:
+            with self.lock_wait(lock_wait):
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            problem = unavailable(exc)
+            if problem is None:
+                raise
+            return problem.reason
+        return None
 
     def optimize(self) -> None:
         """After a bulk write: merge the search index's segments (one search word otherwise costs
