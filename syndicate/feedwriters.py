@@ -36,6 +36,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 FH_NS = "http://purl.org/syndication/history/1.0"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 GENERATOR = "Syndicate"
 
@@ -75,6 +76,7 @@ class FeedItem:
     published: datetime
     updated: datetime
     image: Image | None = None
+    language: str = ""  # BCP 47 when it differs from the feed's; "" = the feed's language
 
 
 @dataclass
@@ -152,6 +154,7 @@ class SynEntryExtension(BaseEntryExtension):
     def __init__(self) -> None:
         self.image: Image | None = None
         self.creator = ""
+        self.language = ""
         self.links: list[dict[str, str]] = []
 
     def _media(self, parent: etree._Element) -> None:
@@ -179,6 +182,8 @@ class SynEntryExtension(BaseEntryExtension):
             entry.remove(old)
         for data in self.links:
             etree.SubElement(entry, "link", data)
+        if self.language:
+            entry.set(XML_LANG, self.language)
         self._media(entry)
         return entry
 
@@ -221,6 +226,7 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
         alternate = {"href": s(item.url), "rel": "alternate", "type": "text/html"}
         fe.link(dict(alternate))
         fe.syn.links = [alternate]
+        fe.syn.language = s(item.language)
         if item.author_name:
             author = {"name": s(item.author_name)}
             if item.author_url:
@@ -307,6 +313,8 @@ def write_json(doc: FeedDoc) -> bytes:
             "date_published": _rfc3339(item.published),
             "date_modified": _rfc3339(item.updated),
         }
+        if item.language:
+            out["language"] = s(item.language)
         if item.content_html is not None:
             out["content_html"] = s(item.content_html)
         else:

@@ -84,6 +84,7 @@ ARTICLE = {
         "created_by": {"type": "string", "description": "the name of the token that created it"},
         "updated_by": {"type": "string", "description": "the name of the token that last changed it"},
         "etag": {"type": "string", "description": "send it back in If-Match to update only this version"},
+        "language": {"type": "string", "description": "BCP 47; absent when the article is in the site's language"},
     },
 }
 
