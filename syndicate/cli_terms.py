@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from .db import get_store
@@ -188,6 +189,7 @@ TERM_COMMANDS = [term_group(kind) for kind in ("category", "tag", "author")]
 
 def _purge_proxies() -> None:
     """A term change shows on many pages: purge every keyed response at the caching proxies."""
-    from .cli import _purge_everything
+    from . import purge
 
-    _purge_everything()
+    if not purge.everything_changed_before_exit(current_app._get_current_object()):  # type: ignore[attr-defined]
+        click.echo(purge.UNPURGED_WARNING, err=True)
