@@ -64,7 +64,7 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, feeds, health, i18n, security, site, websub
+    from . import api, cache, db, errors, feeds, health, i18n, partners, security, site, sitemaps, websub
     from . import config as settings
     from .store import Store
 
@@ -90,10 +90,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     site.init_app(app)
+    sitemaps.init_app(app)
     feeds.init_app(app)
     api.init_app(app)
     websub.init_app(app)
     health.init_app(app)
+    partners.init_app(app)  # before the cache: its secret URLs sit inside the cache's bypass
     security.init_app(app)
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)

@@ -76,6 +76,7 @@ def article_json(article: Article) -> dict[str, Any]:
         "published": to_db(article.published),
         "updated": to_db(article.updated),
         "scheduled": article.status == "published" and article.published > now,
+        "embargo_until": to_db(article.embargo_until) if article.embargo_until else None,
         "created_by": article.created_by,
         "updated_by": article.updated_by,
         "etag": article_etag(article),

@@ -306,7 +306,12 @@ def token_revoke(name: str) -> None:
     click.echo(f"Token {name!r} revoked.")
 
 
-COMMANDS = [init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group]
+from .cli_partners import partner_group  # noqa: E402  (its own module: cli.py stays small)
+
+COMMANDS = [
+    init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group,
+    partner_group,
+]  # fmt: skip
 for _command in COMMANDS:
     cli.add_command(_command)
 

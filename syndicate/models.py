@@ -52,6 +52,12 @@ class Article:
     status: str
     created_by: str = ""
     updated_by: str = ""
+    # Partners only until then; ``published`` is never earlier (the public sees it from then).
+    embargo_until: datetime | None = None
+
+    def under_embargo(self, now: datetime) -> bool:
+        """Whether only partners may see this article at ``now``."""
+        return self.embargo_until is not None and self.embargo_until > now
 
     @property
     def path(self) -> str:

@@ -17,6 +17,7 @@ FEED_SUFFIX = {"rss": "feed/", "atom": "feed/atom/", "json": "feed/json/"}
 HEALTHZ = "/healthz"
 API_PREFIX = "/api/"
 WEBSUB_PREFIX = "/websub/"
+PARTNER_PREFIX = "/partner/"  # /partner/<secret>/feed/atom/: a partner's secret feed URLs
 
 
 def absolute(path: str) -> str:

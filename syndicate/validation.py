@@ -49,6 +49,11 @@ class ArticleRecord:
     status: str
     published: datetime
     updated: datetime
+    embargo_until: datetime | None = None  # see EMBARGO_DESCRIPTION
+
+    def __post_init__(self) -> None:
+        if self.embargo_until is not None and self.published < self.embargo_until:
+            raise ValueError("an embargoed article cannot be published before its embargo ends")
 
     def __getitem__(self, name: str) -> Any:
         """Read a field by name, as the importers still do (``record["guid"]``)."""
@@ -309,6 +314,10 @@ class Moment:
                 "description": self.description or DATE_TIME_DESCRIPTION}  # fmt: skip
 
 
+EMBARGO_DESCRIPTION = (
+    "until then the article goes to partner feeds only (marked as under embargo), and nowhere public;"
+    " it is published at that time: an earlier `published` is moved to it. Null: no embargo"
+)
 DATE_TIME_DESCRIPTION = "ISO 8601 with a time zone (Z or an offset); a time without one is refused"
 
 INPUT: dict[str, Any] = {
@@ -328,6 +337,7 @@ INPUT: dict[str, Any] = {
     "updated": Moment(),
     "status": Status(),
     "previous_slugs": SlugList(),
+    "embargo_until": Moment(EMBARGO_DESCRIPTION),
 }
 FIELDS = frozenset(INPUT)
 REQUIRED = ("title",)
@@ -387,6 +397,10 @@ def _complete(out: dict[str, Any], *, now: datetime, updating: bool) -> ArticleR
     out["summary"] = out["summary"] or content.summarize(out["body_text"])
     out["previous_slugs"] = tuple(p for p in out["previous_slugs"] if p != out["slug"])[: limits.MAX_PREVIOUS_SLUGS]
     published = out["published"] or now
+    if out["embargo_until"] is not None and published < out["embargo_until"]:
+        # Published when the embargo ends: at the top of every listing then, never inside
+        # the archive (RFC 5005 archive documents must not change).
+        published = out["embargo_until"]
     updated = out["updated"]
     if updated is None or updated < published:
         updated = max(now, published) if updating else published
@@ -413,4 +427,5 @@ def record_from_article(article, previous_slugs: list[str] | tuple[str, ...] = (
         "updated": article.updated.isoformat(),
         "status": article.status,
         **({"previous_slugs": list(previous_slugs)} if previous_slugs else {}),
+        **({"embargo_until": article.embargo_until.isoformat()} if article.embargo_until else {}),
     }

@@ -35,6 +35,7 @@ OPERATIONS = [
     "deleteArticle",
     "openapi",
     "index",
+    "partnerUsage",
 ]
 
 
@@ -61,7 +62,7 @@ def api_schema(tmp_path):
     # Schema-violating input exists only where there is a body or a constrained parameter.
     + [
         (op, GenerationMode.NEGATIVE, None)
-        for op in ("listArticles", "createArticle", "replaceArticle", "updateArticle")
+        for op in ("listArticles", "createArticle", "replaceArticle", "updateArticle", "partnerUsage")
     ],
 )
 def test_api_conforms_to_its_openapi_document(api_schema, operation_id, mode, ref):

@@ -47,7 +47,9 @@ def test_relative_database_lives_in_the_instance_folder(tmp_path):
 
 def test_init_reports_the_schema_version(runner):
     result = runner.invoke(args=["init"])
-    assert result.exit_code == 0 and "schema version 2" in result.output
+    from syndicate.store import SCHEMA_VERSION
+
+    assert result.exit_code == 0 and f"schema version {SCHEMA_VERSION}." in result.output
 
 
 def test_cli_help_lists_every_command():

@@ -25,7 +25,8 @@ ENTRY_FORMAT = 1  # bump when the stored form of an entry changes
 # Settings that change the output: entries differ between sites, databases and these.
 IDENTITY_SETTINGS = (
     "SITE_URL", "SITE_TITLE", "SITE_DESCRIPTION", "SITE_LANGUAGE", "DATABASE", "PER_PAGE", "FEED_ITEMS",
-    "TIMEZONE", "FEED_CONTENT", "FEED_TTL", "WEBSUB_HUB", "CACHE_MAX_AGE", "CACHE_STALE_WHILE_REVALIDATE",
+    "TIMEZONE", "FEED_CONTENT", "PUBLIC_FEED_CONTENT", "FEED_TTL", "WEBSUB_HUB", "CACHE_MAX_AGE",
+    "CACHE_STALE_WHILE_REVALIDATE",
 )  # fmt: skip
 
 

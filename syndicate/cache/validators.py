@@ -17,10 +17,11 @@ from flask import Response, current_app, request
 from werkzeug.sansio.http import is_resource_modified
 
 from ..negotiation import IMMUTABLE, VARY_ENCODING
-from ..urls import API_PREFIX, HEALTHZ, WEBSUB_PREFIX
+from ..urls import API_PREFIX, HEALTHZ, PARTNER_PREFIX, WEBSUB_PREFIX
 
-# Paths the cache never touches: the API (credentials, writes), WebSub, the health check.
-BYPASS_PREFIXES = (API_PREFIX, WEBSUB_PREFIX)
+# Paths the cache never touches: the API (credentials, writes), WebSub, partners' secret feed
+# URLs (personal answers), the health check.
+BYPASS_PREFIXES = (API_PREFIX, WEBSUB_PREFIX, PARTNER_PREFIX)
 SHORT_STATUSES = {301, 308, 404, 410}
 SHORT_MAX_AGE = 60
 STATIC_MAX_AGE = 86400

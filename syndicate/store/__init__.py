@@ -10,12 +10,14 @@ One module a concept, each a part of the one ``Store`` object the rest of the co
 - ``listings``: paged listings by page key, archives, sitemaps, the API's change feed
 - ``search``: full-text search
 - ``tokens``: API tokens and idempotency keys
+- ``partners``: partner credentials and their usage per day
 """
 
 from __future__ import annotations
 
 from .connection import IdempotencyConflict, StoreError, connect, from_db, to_db, transaction, utcnow
 from .listings import Listings
+from .partners import Partners
 from .schema import SCHEMA_VERSION, Schema, migrate
 from .search import Search, fts_query
 from .tokens import Tokens, token_hash
@@ -37,5 +39,5 @@ __all__ = [
 ]
 
 
-class Store(Schema, Writing, Listings, Search, Tokens):
+class Store(Schema, Writing, Listings, Search, Tokens, Partners):
     """All reads and writes of one database, through one connection (one per thread)."""

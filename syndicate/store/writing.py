@@ -128,6 +128,7 @@ class Writing(Terms, Articles):
             "image_length": r.image_length, "author_id": author_id, "category_id": category_id,
             "published": to_db(r.published), "updated": to_db(r.updated),
             "status": r.status, "updated_by": actor,
+            "embargo_until": to_db(r.embargo_until) if r.embargo_until else None,
         }  # fmt: skip
         if existing:
             article_id = existing["id"]
@@ -161,7 +162,7 @@ class Writing(Terms, Articles):
         row = self.conn.execute(
             "SELECT a.id, a.slug, a.title, a.summary, a.body, a.body_text, a.image_url, a.image_caption,"
             " a.image_type, a.image_length, au.slug AS author, c.slug AS category, a.published, a.updated,"
-            f" a.status {ARTICLE_FROM} WHERE a.guid = ?",
+            f" a.status, a.embargo_until {ARTICLE_FROM} WHERE a.guid = ?",
             (r.guid,),
         ).fetchone()
         if row is None:
@@ -172,6 +173,7 @@ class Writing(Terms, Articles):
             "image_length": r.image_length, "author": r.author[0] if r.author else None,
             "category": r.category[0] if r.category else None, "published": to_db(r.published),
             "updated": to_db(r.updated), "status": r.status,
+            "embargo_until": to_db(r.embargo_until) if r.embargo_until else None,
         }  # fmt: skip
         if any(row[column] != value for column, value in wanted.items()):
             return False
