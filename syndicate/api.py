@@ -228,7 +228,12 @@ def decode_cursor(cursor: str) -> tuple[str, int, str]:
 def after_write(previous: Article | None, saved: Article | None) -> None:
     from . import websub
 
-    websub.notify(current_app, [a for a in (previous, saved) if a is not None])
+    # Only what the public can see (or could, before): a scheduled or embargoed article is
+    # pinged when it appears (websub.ScheduleWatcher), never before.
+    now = datetime.now(UTC)
+    public = [a for a in (previous, saved) if a is not None and a.is_public(now)]
+    if public:
+        websub.notify(current_app, public)
 
 
 # ---------------------------------------------------------------------------------- views
