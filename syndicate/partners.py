@@ -64,13 +64,13 @@ class Partner:
 
 def content_levels(setting: Any) -> dict[str, str]:
     """``PUBLIC_FEED_CONTENT`` as {scope kind: level}: one level for every scope ("summary"),
-    or ``kind=level`` pairs ("site=summary,tag=none"; ``*=level`` for the rest), or a dict."""
+    or ``kind=level`` pairs, a bare level standing for the rest ("summary,tag=none", or
+    "site=summary,*=full"), or a dict."""
     if isinstance(setting, dict):
         pairs = [(str(k), str(v)) for k, v in setting.items()]
-    elif isinstance(setting, str) and "=" not in setting:
-        pairs = [("*", setting.strip() or "full")]
     elif isinstance(setting, str):
-        pairs = [tuple(part.strip() for part in item.split("=", 1)) for item in setting.split(",") if item.strip()]
+        items = [item.strip() for item in setting.split(",") if item.strip()] or ["full"]
+        pairs = [(k.strip(), v.strip()) if v else ("*", k.strip()) for k, _, v in (i.partition("=") for i in items)]
     else:
         raise ConfigError(f"PUBLIC_FEED_CONTENT must be a level or kind=level pairs, got {setting!r}")
     default = dict(pairs).get("*", "full")

@@ -16,6 +16,7 @@ from syndicate import websub
 from syndicate.db import get_store
 from syndicate.validation import article_record
 
+from . import feedcheck
 from .api_support import WRITE, api_app, auth
 from .conftest import SITE_URL, make_app
 from .test_websub import Hub
@@ -128,6 +129,9 @@ def test_partner_feeds_mark_the_embargo_in_every_format(newsroom):
     item = next(i for i in rss.iter("item") if i.findtext("guid") == article.guid)
     assert item.find(f"{SYN}embargo").get("until") == stamp
     assert item.findtext(f"{DC}rights").startswith("Embargoed: not for publication before")
+    for fmt, path in (("rss", "/feed/"), ("atom", "/feed/atom/"), ("json", "/feed/json/")):
+        # Still valid feeds (the Atom one against RFC 4287's RELAX NG schema), the article in each.
+        assert article.guid in feedcheck.check(fmt, client.get(path, headers=auth(PARTNER))), fmt
     doc = json.loads(client.get("/feed/json/", headers=auth(PARTNER)).data)
     marked = [i for i in doc["items"] if "_syndicate" in i]
     assert [i["id"] for i in marked] == [article.guid]
