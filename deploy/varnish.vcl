@@ -35,7 +35,7 @@ sub vcl_init {
 
 sub vcl_recv {
     set req.backend_hint = app.backend();
-    if (req.url ~ "^/(api|websub)/") {
+    if (req.url ~ "^/(api|websub|partner)/") {
         return (pass);
     }
     if (req.method != "GET" && req.method != "HEAD") {

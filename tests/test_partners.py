@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from lxml import etree
 
+from syndicate.cache import response_cache
 from syndicate.db import get_store
 from syndicate.partner_usage import RateLimits, usage
 from syndicate.validation import article_record
@@ -151,6 +152,7 @@ def test_partner_answers_are_private_never_shared_and_have_their_own_validators(
     client = site.test_client()
     public = client.get("/feed/atom/")
     assert public.headers["Cache-Control"].startswith("public") and public.headers["X-Cache"] == "miss"
+    stored = response_cache(site).entries()
     one = client.get("/feed/atom/", headers=auth(a))
     two = client.get("/feed/atom/", headers=auth(b))
     assert one.headers["Cache-Control"] == two.headers["Cache-Control"] == "private, no-cache"
@@ -165,6 +167,9 @@ def test_partner_answers_are_private_never_shared_and_have_their_own_validators(
     assert (
         client.get(f"/partner/{a}/feed/atom/", headers={"If-None-Match": secret_url.headers["ETag"]}).status_code == 304
     )
+    for path in ("/feed/", "/category/world/feed/json/", "/feed/atom/?page=2"):  # nothing stored for partners
+        assert client.get(f"/partner/{a}{path}").status_code == client.get(path, headers=auth(b)).status_code == 200
+    assert response_cache(site).entries() == stored
     # After all of that, the public still gets its own (cached) summary document.
     again = client.get("/feed/atom/")
     assert again.headers["X-Cache"] == "hit" and again.data == public.data and b"full body" not in again.data
