@@ -199,3 +199,18 @@ def test_websub_is_pinged_when_the_embargo_ends_never_before(tmp_path):
         websub.pinger(app).close()
         app.extensions["websub_schedule"].close()
         hub.close()
+
+
+def test_one_public_predicate_for_code_holding_an_article_or_its_id(tmp_path):
+    app = make_app(tmp_path / "v.db")
+    with app.app_context():
+        store = get_store()
+        now = store.clock()
+        public = store.save_article(article_record({"title": "Out"}, now=now))[0]
+        until = (now + timedelta(hours=1)).isoformat()
+        embargoed = store.save_article(article_record({"title": "Held", "embargo_until": until}, now=now))[0]
+        draft = store.save_article(article_record({"title": "Draft", "status": "draft"}, now=now))[0]
+        assert [store.is_public(a.id) for a in (public, embargoed, draft)] == [True, False, False]
+        assert [a.is_public(now) for a in (public, embargoed, draft)] == [True, False, False]
+        assert embargoed.under_embargo(now) and not embargoed.under_embargo(now + timedelta(hours=1))
+        assert embargoed.is_public(now + timedelta(hours=1))
