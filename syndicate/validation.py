@@ -376,6 +376,7 @@ def article_record(
     # An update that does not say when it was updated was updated now.
     if existing is not None:
         merged["updated"] = data.get("updated")
+        _move_with_embargo(merged, data, existing, now)
     out: dict[str, Any] = {}
     for name, spec in INPUT.items():
         try:
@@ -387,6 +388,19 @@ def article_record(
     if errors:
         raise Invalid(errors)
     return _complete(out, now=now.replace(microsecond=0), updating=existing is not None)
+
+
+def _move_with_embargo(merged: dict[str, Any], data: dict[str, Any], existing: dict[str, Any], now: datetime) -> None:
+    """An update that moves the embargo of an article not yet public (and does not say when it
+    is published) moves its publication along: it was published at the old embargo's end."""
+    if data.get("embargo_until") in (None, "") or "published" in data or not existing.get("published"):
+        return
+    try:
+        waiting = parse_time(existing["published"]) > now
+    except ValueError:
+        return
+    if waiting:
+        merged["published"] = data["embargo_until"]
 
 
 def _complete(out: dict[str, Any], *, now: datetime, updating: bool) -> ArticleRecord:

@@ -148,6 +148,13 @@ def test_the_api_takes_embargo_until_and_moves_published_to_it(tmp_path):
     assert created.status_code == 201, created.json
     assert created.json["embargo_until"] == until.isoformat()
     assert created.json["published"] == until.isoformat() and created.json["scheduled"] is True
+    # Moving the embargo of an article not yet public moves its publication along.
+    sooner = until - timedelta(hours=3)
+    ref = f"/api/v1/articles/{created.json['id']}"
+    moved = client.patch(ref, json={"embargo_until": sooner.isoformat()}, headers=auth(WRITE))
+    assert moved.json["published"] == moved.json["embargo_until"] == sooner.isoformat()
+    put = client.put(ref, json={"title": "Under embargo", "embargo_until": until.isoformat()}, headers=auth(WRITE))
+    assert put.json["published"] == until.isoformat()
     plain = client.post("/api/v1/articles", json={"title": "Plain", "category": "world"}, headers=auth(WRITE))
     assert plain.json["embargo_until"] is None
     bad = client.post("/api/v1/articles", json={**body, "embargo_until": "2026-12-01T10:00:00"}, headers=auth(WRITE))
