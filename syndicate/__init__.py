@@ -64,7 +64,7 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, feeds, health, i18n, partners, security, site, sitemaps, websub
+    from . import api, cache, db, errors, fediverse, feeds, health, i18n, partners, security, site, sitemaps, websub
     from . import config as settings
     from .store import Store
 
@@ -95,10 +95,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     websub.init_app(app)
     health.init_app(app)
+    fediverse.init_app(app)
     partners.init_app(app)  # before the cache: its secret URLs sit inside the cache's bypass
     security.init_app(app)
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)
+    fediverse.wrap(app)  # outside the cache: ActivityStreams requests never go through it
     app.wsgi_app = security.HostCheck(
         app.wsgi_app, app.config.get("CONTENT_SECURITY_POLICY") or security.CONTENT_SECURITY_POLICY
     )  # type: ignore[method-assign]

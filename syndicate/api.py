@@ -226,7 +226,7 @@ def decode_cursor(cursor: str) -> tuple[str, int, str]:
 
 
 def after_write(previous: Article | None, saved: Article | None) -> None:
-    from . import websub
+    from . import fediverse, websub
 
     # Only what the public can see (or could, before): a scheduled or embargoed article is
     # pinged when it appears (websub.ScheduleWatcher), never before.
@@ -234,6 +234,7 @@ def after_write(previous: Article | None, saved: Article | None) -> None:
     public = [a for a in (previous, saved) if a is not None and a.is_public(now)]
     if public:
         websub.notify(current_app, public)
+    fediverse.after_write(current_app, previous, saved)
 
 
 # ---------------------------------------------------------------------------------- views

@@ -307,10 +307,11 @@ def token_revoke(name: str) -> None:
 
 
 from .cli_partners import partner_group  # noqa: E402  (its own module: cli.py stays small)
+from .fediverse.cli import fediverse_group  # noqa: E402 (the commands above are defined first)
 
 COMMANDS = [
     init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group,
-    partner_group,
+    fediverse_group, partner_group,
 ]  # fmt: skip
 for _command in COMMANDS:
     cli.add_command(_command)

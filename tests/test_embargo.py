@@ -221,3 +221,27 @@ def test_one_public_predicate_for_code_holding_an_article_or_its_id(tmp_path):
         assert [a.is_public(now) for a in (public, embargoed, draft)] == [True, False, False]
         assert embargoed.under_embargo(now) and not embargoed.under_embargo(now + timedelta(hours=1))
         assert embargoed.is_public(now + timedelta(hours=1))
+
+
+def test_the_fediverse_does_not_show_an_embargoed_article(tmp_path):
+    import base64
+
+    app = make_app(tmp_path / "ap.db", FEDIVERSE_ENABLED=True)
+    with app.app_context():
+        store = get_store()
+        now = store.clock()
+        store.save_article(article_record({"title": "Out now", "category": "World"}, now=now))
+        until = (now + timedelta(hours=1)).isoformat()
+        held = {"title": f"Held {WORD}", "category": "World", "embargo_until": until}
+        article = store.save_article(article_record(held, now=now))[0]
+    client = app.test_client()
+    activity = {"Accept": "application/activity+json"}
+    ref = base64.urlsafe_b64encode(article.guid.encode()).decode().rstrip("=")
+    pages = [client.get(url, headers=activity) for url in
+             ("/ap/site/outbox", "/ap/site/outbox?page=true", "/ap/category/world/outbox?page=true")]  # fmt: skip
+    assert b"Out now" in pages[1].data  # the outbox works: the public article is there
+    assert json.loads(pages[0].data)["totalItems"] == 1
+    for response in pages:
+        assert WORD.encode() not in response.data and article.slug.encode() not in response.data
+    assert client.get(f"/ap/objects/{ref}", headers=activity).status_code == 404
+    assert client.get(article.path, headers=activity).status_code == 404
