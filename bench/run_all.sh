@@ -26,7 +26,7 @@ status=0
 "$PY" -c 'import sys; sys.path.insert(0, "."); from bench import harness; print(harness.demo_db())' >/dev/null
 run bench/store_bench.py
 DB_ARGS=(--database "$PWD/bench/out/demo12k.db")
-for extra in site_render feeds_bench cache_fastpath import_bench edge_bench; do
+for extra in site_render feeds_bench cache_fastpath import_bench edge_bench headers_bench lock_bench; do
     if [ -f "bench/$extra.py" ]; then
         if grep -q -- "add_argument(\"--database\"" "bench/$extra.py"; then run "bench/$extra.py" "${DB_ARGS[@]}"; else run "bench/$extra.py"; fi
     fi

@@ -132,6 +132,7 @@ class Stack:
     proxy_port: int | None = None
     redis_url: str | None = None
     settings: dict[str, str] = field(default_factory=dict)  # more SYNDICATE_* settings
+    purge: bool = False  # the processes purge the proxy (Varnish, xkey) on every write
     static_dir: Path = ROOT / "static"
     access_log: bool = True
     app_ports: list[int] = field(default_factory=list)
@@ -181,6 +182,10 @@ class Stack:
             SYNDICATE_CACHE_REDIS_URL=self.redis_url,
             SYNDICATE_SITE_URL=self.proxy_url if self.proxy else "http://127.0.0.1",
         )
+        if self.purge:
+            if self.proxy != "varnish":
+                raise ValueError("purging needs the Varnish proxy (deploy/varnish.vcl answers xkey purges)")
+            env["SYNDICATE_PURGE_URLS"] = self.proxy_url
         env.update({f"SYNDICATE_{k}": str(v) for k, v in self.settings.items()})
         for number in range(1, self.processes + 1):
             port = free_port()
@@ -225,6 +230,15 @@ class Stack:
             "varnish", self.proxy_port,
         )  # fmt: skip
 
+    def stop_proxy(self) -> None:
+        """Stop the proxy alone (the last process started), by pid."""
+        proxy = self.procs.pop()
+        stop_processes([proxy])
+
+    def start_proxy(self) -> None:
+        """Start the proxy again on the same port (after ``stop_proxy``)."""
+        self._start_varnish() if self.proxy == "varnish" else self._start_nginx()
+
     def stop(self) -> None:
         """Stop every process this stack started, proxy first, by pid."""
         stop_processes(self.procs)
@@ -246,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080, help="where the proxy listens (127.0.0.1)")
     parser.add_argument("--redis-url", help="an existing Redis (default: start a private redis-server)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "instance" / "stack")
+    parser.add_argument("--purge", action="store_true", help="purge Varnish by surrogate key on every write")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a SYNDICATE_ setting")
     parser.add_argument("--render", choices=["nginx", "varnish"], help="print a filled-in config and exit")
     parser.add_argument("--upstream", action="append", default=[], metavar="HOST:PORT", help="with --render")
@@ -269,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     stack = Stack(
         database=args.database.resolve(), workdir=args.workdir, processes=args.processes, threads=args.threads,
         proxy=None if args.proxy == "none" else args.proxy, proxy_port=args.port, redis_url=args.redis_url,
-        settings=settings,
+        settings=settings, purge=args.purge,
     )  # fmt: skip
     with stack:
         print(f"Syndicate on {stack.proxy_url} ({args.proxy}) -> {', '.join(stack.app_urls)}; Redis {stack.redis_url}")

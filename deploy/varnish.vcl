@@ -11,11 +11,21 @@ vcl 4.1;
 # If-Modified-Since with 304 from a cached object, keeps one object per Vary: Accept-Encoding
 # variant (normalised to gzip, which Varnish handles itself), and coalesces concurrent misses.
 # This file adds: round robin over the processes, the API never cached, junk query parameters
-# stripped, conditional revalidation of expired objects, and no caching of what the app does
-# not mark cacheable.
+# stripped, conditional revalidation of expired objects, no caching of what the app does not
+# mark cacheable, and purging by surrogate key (the xkey vmod, Debian's varnish-modules):
+# the app names what each response shows in an `xkey` header and, on every write, sends
+# `PURGE /` with `xkey-purge: <keys>` (SYNDICATE_PURGE_URLS); so objects can live for hours
+# (the app's Surrogate-Control, read here and nowhere else) and still change at once.
 
 import directors;
 import std;
+import xkey;
+
+# Who may purge: the application hosts (loopback here). Everyone else gets a 403.
+acl purgers {
+    "127.0.0.1";
+    "::1";
+}
 
 probe healthz {
     .url = "/healthz";
@@ -34,6 +44,22 @@ sub vcl_init {
 }
 
 sub vcl_recv {
+    if (req.method == "PURGE" || req.method == "BAN") {
+        if (client.ip !~ purgers) {
+            return (synth(403, "Forbidden"));
+        }
+        if (!req.http.xkey-purge) {
+            return (synth(400, "xkey-purge header required"));
+        }
+        if (req.method == "BAN") {
+            # Without the xkey vmod: ban every object whose xkey header holds one of the keys.
+            ban("obj.http.xkey ~ (^|\s)(" + regsuball(req.http.xkey-purge, "\s+", "|") + ")(\s|$)");
+            return (synth(200, "Banned"));
+        }
+        # A hard purge: purged objects are gone, never served stale from grace.
+        set req.http.n-gone = xkey.purge(req.http.xkey-purge);
+        return (synth(200, "Purged " + req.http.n-gone));
+    }
     set req.backend_hint = app.backend();
     if (req.url ~ "^/(api|websub|partner)/") {
         return (pass);
@@ -69,6 +95,19 @@ sub vcl_backend_response {
     # Expired objects are kept an hour so Varnish can revalidate them with If-None-Match /
     # If-Modified-Since: an unchanged feed then costs the app a 304 from its own cache.
     set beresp.keep = 1h;
+    # With purging on, the app tells this proxy (alone) how long it may keep an object; clients
+    # still get the short Cache-Control max-age. "no-store" marks a response rendered while a
+    # write landed: it may predate a purge that already passed, so it is not kept at all.
+    if (beresp.http.Surrogate-Control ~ "no-store") {
+        set beresp.uncacheable = true;
+        set beresp.ttl = 1s;
+        unset beresp.http.Surrogate-Control;
+        return (deliver);
+    }
+    if (beresp.http.Surrogate-Control ~ "max-age=[0-9]+") {
+        # Kept on the object (a 304 revalidation reuses it) and removed in vcl_deliver.
+        set beresp.ttl = std.duration(regsub(beresp.http.Surrogate-Control, ".*max-age=([0-9]+).*", "\1s"), 120s);
+    }
     # Only what the app marks cacheable is cached (Varnish's default would be 120 s).
     if (!beresp.http.Cache-Control && !beresp.http.Expires) {
         set beresp.uncacheable = true;
@@ -78,6 +117,9 @@ sub vcl_backend_response {
 }
 
 sub vcl_deliver {
+    # The keys and the proxy's lifetime are for this proxy only.
+    unset resp.http.xkey;
+    unset resp.http.Surrogate-Control;
     if (obj.hits > 0) {
         set resp.http.X-Proxy-Cache = "HIT";
     } else {

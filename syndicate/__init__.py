@@ -64,7 +64,24 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, fediverse, feeds, health, i18n, partners, security, site, sitemaps, websub
+    from . import (
+        api,
+        cache,
+        db,
+        errors,
+        fediverse,
+        feeds,
+        health,
+        i18n,
+        partners,
+        purge,
+        security,
+        site,
+        sitemaps,
+        subscribers,
+        surrogate,
+        websub,
+    )
     from . import config as settings
     from .store import Store
 
@@ -94,10 +111,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     feeds.init_app(app)
     api.init_app(app)
     websub.init_app(app)
+    surrogate.init_app(app)
+    purge.init_app(app)
     health.init_app(app)
     fediverse.init_app(app)
-    partners.init_app(app)  # before the cache: its secret URLs sit inside the cache's bypass
     security.init_app(app)
+    subscribers.init_app(app)  # before the cache: its fast path counts feed requests too
+    # After subscribers (which never sees a secret URL's path), before the cache (which passes
+    # /partner/ around itself): partners' secret URLs.
+    partners.init_app(app)
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)
     fediverse.wrap(app)  # outside the cache: ActivityStreams requests never go through it

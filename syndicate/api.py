@@ -27,11 +27,15 @@ from .db import get_store
 from .errors import INTERNAL_ERROR, http_error, json_error, json_response
 from .models import Article
 from .negotiation import NO_CACHE, NO_STORE
-from .store import IdempotencyConflict, Store, to_db, token_hash
+from .store import IdempotencyConflict, Store, StoreUnavailable, to_db, token_hash
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 LIST_STATUSES = ("draft", "published", "scheduled")
+# Retry-After of a 503 when the database cannot take a write, by StoreUnavailable.reason: another
+# writer's lock goes away in seconds; a full or read-only disk needs an operator.
+RETRY_AFTER = {"locked": 5}
+RETRY_AFTER_DEFAULT = 60
 
 
 class ApiError(Exception):
@@ -148,8 +152,8 @@ def category_error(value: Any, store: Store) -> str | None:
         slug, _name = validation.term_value(value, "category")
     except ValueError:
         return None  # article_record reports the malformed value
-    if store.term("category", slug) is not None:
-        return None
+    if store.term("category", slug) is not None or store.term_redirect("category", slug) is not None:
+        return None  # an old slug of a renamed category means that category
     known = ", ".join(t.slug for t in store.terms("category")) or "none"
     return f"unknown category {slug!r} (known: {known})"
 
@@ -226,7 +230,7 @@ def decode_cursor(cursor: str) -> tuple[str, int, str]:
 
 
 def after_write(previous: Article | None, saved: Article | None) -> None:
-    from . import fediverse, websub
+    from . import fediverse, purge, websub
 
     # Only what the public can see (or could, before): a scheduled or embargoed article is
     # pinged when it appears (websub.ScheduleWatcher), never before.
@@ -235,6 +239,7 @@ def after_write(previous: Article | None, saved: Article | None) -> None:
     if public:
         websub.notify(current_app, public)
     fediverse.after_write(current_app, previous, saved)
+    purge.article_written(current_app, get_store(), previous, saved)
 
 
 # ---------------------------------------------------------------------------------- views
@@ -417,6 +422,14 @@ def handle_api_error(exc: ApiError) -> Response:
     return json_error(exc.status, exc.message, exc.fields, exc.headers)
 
 
+@bp.errorhandler(StoreUnavailable)
+def handle_store_unavailable(exc: StoreUnavailable) -> Response:
+    # Not the client's fault and not a bug: the write was rolled back and may be retried.
+    current_app.logger.warning("API %s %s: %s", request.method, request.path, exc)
+    retry_after = RETRY_AFTER.get(exc.reason, RETRY_AFTER_DEFAULT)
+    return json_error(503, str(exc), headers={"Retry-After": str(retry_after)})
+
+
 @bp.errorhandler(validation.Invalid)
 def handle_invalid(exc: validation.Invalid) -> Response:
     return json_error(422, "the article is not valid", exc.errors)
@@ -449,5 +462,7 @@ def json_routing_errors() -> Response | None:
 
 
 def init_app(app: Flask) -> None:
+    from . import api_stats, api_terms  # noqa: F401  (they add their routes to bp)
+
     app.register_blueprint(bp)
     app.before_request(json_routing_errors)

@@ -15,6 +15,7 @@ tools (the sqlite3 shell) are noticed too, just not instantly.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import threading
@@ -27,11 +28,19 @@ _lock = threading.Lock()
 class ChangeSignal:
     def __init__(self, database: str) -> None:
         self.path = database + "-changes"
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.writable = True
         try:
-            if os.fstat(fd).st_size < SIZE:
-                os.ftruncate(fd, SIZE)  # grow only: other processes may have it mapped
-            self.map = mmap.mmap(fd, SIZE)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only folder or file system: follow the others' signals only
+            fd = os.open(self.path, os.O_RDONLY)
+            self.writable = False
+        try:
+            if self.writable:
+                if os.fstat(fd).st_size < SIZE:
+                    os.ftruncate(fd, SIZE)  # grow only: other processes may have it mapped
+                self.writable = _allocate(fd)
+            access = mmap.ACCESS_WRITE if self.writable else mmap.ACCESS_READ
+            self.map = mmap.mmap(fd, SIZE, access=access)
         finally:
             os.close(fd)
 
@@ -40,19 +49,40 @@ class ChangeSignal:
         return self.map[:8]
 
     def signal(self) -> None:
-        """Tell every process that the database changed (call after COMMIT)."""
-        self.map[:8] = os.urandom(8)
+        """Tell every process that the database changed (call after COMMIT). Without a writable
+        file, the others notice the change from SQLite within a second."""
+        if self.writable:
+            self.map[:8] = os.urandom(8)
+
+
+def _allocate(fd: int) -> bool:
+    """Give the file its disk blocks now (False when the disk is full): writing to a memory map
+    of a sparse file on a full disk kills the process with SIGBUS."""
+    try:
+        os.posix_fallocate(fd, 0, SIZE)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            return False
+        try:  # a file system without fallocate: write the bytes back instead
+            os.pwrite(fd, os.pread(fd, SIZE, 0), 0)
+        except OSError:
+            return False
+    return True
 
 
 def signal_for(database: str) -> ChangeSignal | None:
-    """The process's one signal for ``database`` (None for an in-memory database)."""
+    """The process's one signal for ``database`` (None for an in-memory database, and when its
+    file can neither be opened nor created: readers then ask SQLite on every request)."""
     if database == ":memory:" or database.startswith("file::memory:"):
         return None
     key = os.path.abspath(database)
     signal = _signals.get(key)
-    if signal is None:
+    if signal is None or not signal.writable:  # tried again until the disk has room again
         with _lock:
             signal = _signals.get(key)
-            if signal is None:
-                signal = _signals[key] = ChangeSignal(key)
+            if signal is None or not signal.writable:
+                try:
+                    signal = _signals[key] = ChangeSignal(key)
+                except OSError:
+                    pass
     return signal

@@ -14,6 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
+from .cli_terms import TERM_COMMANDS
 from .db import get_store
 from .importers.sources import FORMATS
 from .store import SCHEMA_VERSION, StoreError, utcnow
@@ -98,7 +99,27 @@ def demo_command(count: int, seed: int, until: str | None, language: str) -> Non
             created, updated = created + c, updated + u
             bar.update(len(batch))
     store.optimize()
+    _purge_everything()
     click.echo(f"Demo archive ready: {created} created, {updated} updated (seed {seed}, until {until_dt:%Y-%m-%d}).")
+
+
+# Seconds a command waits at exit for the proxies to take its purge (retries included).
+PURGE_FLUSH = 30.0
+
+
+def _purge_everything() -> None:
+    """After a bulk write from the command line: purge every keyed response at the proxies,
+    and wait (bounded) for it, since the process exits next."""
+    from . import purge
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    sender = purge.purger(app)
+    if sender is not None:
+        purge.everything_changed(app)
+        if not sender.flush(PURGE_FLUSH):
+            click.echo(
+                "Warning: a caching proxy did not take the purge (see the log); it may show old pages.", err=True
+            )
 
 
 # A progress bar only when an import is long enough for one to help (by the source's unit).
@@ -170,6 +191,8 @@ def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> Non
         progress.close()
     if summary.created + summary.updated > 500 and not dry_run:
         get_store().optimize()
+    if summary.created + summary.updated and not dry_run:
+        _purge_everything()
     if summary.ignored:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.ignored.items()))
         click.echo(f"Ignored items that are not posts: {kinds}.")
@@ -179,6 +202,30 @@ def import_command(source: str, fmt: str, batch_size: int, dry_run: bool) -> Non
     )
     if summary.skipped and not (summary.created or summary.updated or summary.unchanged):
         sys.exit(1)
+
+
+@click.command("purge")
+@click.argument("keys", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Purge every page and feed (the key 'all').")
+@with_appcontext
+def purge_command(keys: tuple[str, ...], everything: bool) -> None:
+    """Purge surrogate keys (a123, site, cat-3, nav...) at the proxies of PURGE_URLS / PURGE_HOOK.
+
+    For operators: after a release that changes templates, or to recover from a proxy that
+    missed purges. Waits for the proxies (bounded) and says whether they took it."""
+    from . import purge, surrogate
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    sender = purge.purger(app)
+    if sender is None:
+        raise click.ClickException("purging is off: set PURGE_URLS or PURGE_HOOK")
+    wanted = {surrogate.ALL} if everything else set(keys)
+    if not wanted or any(not k.isascii() or not k.isprintable() or " " in k or "," in k for k in wanted):
+        raise click.ClickException("give surrogate keys (printable ASCII, no spaces or commas), or --all")
+    purge.send(app, wanted, wait=False)
+    if not sender.flush(PURGE_FLUSH):
+        raise click.ClickException("a proxy did not take the purge (see the log)")
+    click.echo(f"Purged {' '.join(sorted(wanted))} at {len(sender.targets)} target(s).")
 
 
 @click.command("export")
@@ -228,6 +275,7 @@ def _server_option(flag: str, name: str, help: str):
 @_server_option("--header-timeout", "SERVER_HEADER_TIMEOUT", "Seconds a client may take to send its headers.")
 @_server_option("--max-header-size", "SERVER_MAX_HEADER_SIZE", "Largest request line and headers, bytes.")
 @_server_option("--backlog", "SERVER_BACKLOG", "Connections waiting in the kernel to be accepted.")
+@_server_option("--write-threads", "SERVER_WRITE_THREADS", "Threads that may run API writes at once.")
 @with_appcontext
 def serve_command(host: str, port: int, **limits: int | None) -> None:
     """Serve the site and feeds under waitress (production WSGI server).
@@ -243,13 +291,41 @@ def serve_command(host: str, port: int, **limits: int | None) -> None:
         f"Serving {cfg['SITE_TITLE']} on http://{host}:{port}/ ({cfg['SERVER_THREADS']} threads,"
         f" up to {cfg['SERVER_CONNECTION_LIMIT']} connections)"
     )
-    serve(app, host=host, port=port)
+    from .subscribers import feed_counter
+
+    _stop_on_sigterm()
+    try:
+        serve(app, host=host, port=port)
+    finally:
+        counter = feed_counter(app)
+        if counter is not None:
+            counter.close()  # the last feed counts of this process
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop) ends serve as Ctrl-C does, so the shutdown work runs."""
+    import signal
+    import threading
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 @click.command("stats")
+@click.option("--feeds", is_flag=True, help="Feed subscribers instead: per feed, latest day and 7/30-day means.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 90), help="With --feeds: days shown.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="With --feeds: feeds shown.")
 @with_appcontext
-def stats_command() -> None:
-    """Counts by status, category and author; database size."""
+def stats_command(feeds: bool, days: int, limit: int) -> None:
+    """Counts by status, category and author; database size. With --feeds: subscribers."""
+    if feeds:
+        from .cli_stats import print_feed_stats
+
+        print_feed_stats(days, limit)
+        return
     stats = get_store().stats()
     click.echo(f"Articles: {stats['articles']}  " + "  ".join(f"{k}: {v}" for k, v in stats["status"].items()))
     click.echo(f"Tags: {stats['tags']}  Schema version: {stats['schema_version']}/{SCHEMA_VERSION}")
@@ -309,10 +385,9 @@ def token_revoke(name: str) -> None:
 from .cli_partners import partner_group  # noqa: E402  (its own module: cli.py stays small)
 from .fediverse.cli import fediverse_group  # noqa: E402 (the commands above are defined first)
 
-COMMANDS = [
-    init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group,
-    fediverse_group, partner_group,
-]  # fmt: skip
+COMMANDS = [init_command, demo_command, import_command, purge_command, export_command, serve_command, stats_command,
+            token_group, fediverse_group, partner_group]  # fmt: skip
+COMMANDS += TERM_COMMANDS  # category, tag, author (cli_terms.py)
 for _command in COMMANDS:
     cli.add_command(_command)
 

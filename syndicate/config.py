@@ -61,6 +61,27 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_DEFAULT_TIMEOUT": 3600,
     "CACHE_MAX_AGE": 60,
     "CACHE_STALE_WHILE_REVALIDATE": 300,
+    # Surrogate keys (surrogate.py): the response header naming what a page or feed shows, for
+    # the caching proxy ("xkey" for Varnish, "Surrogate-Key" for Fastly, "Cache-Tag" for
+    # Cloudflare; empty: none).
+    "SURROGATE_KEY_HEADER": "xkey",
+    # With purging on (PURGE_URLS or PURGE_HOOK), how long the proxy may keep a page or feed
+    # (Surrogate-Control: max-age, read by the proxy only); browsers keep CACHE_MAX_AGE.
+    "SURROGATE_MAX_AGE": 86400,
+    # Purging (purge.py): proxies told about every write, as base URLs ("http://127.0.0.1:6081",
+    # several separated by spaces); how ("xkey": PURGE with an xkey-purge header, "ban": BAN
+    # with the same header, for a Varnish without the xkey vmod); a callable "module:function"
+    # given the keys, for CDN APIs; attempts in all, seconds before the first retry (doubled
+    # each time), seconds per request; seconds a write waits for its purge's first attempt
+    # (0: never waits; a proxy known to be down is never waited for); keys per purge request.
+    "PURGE_URLS": "",
+    "PURGE_METHOD": "xkey",
+    "PURGE_HOOK": "",
+    "PURGE_ATTEMPTS": 8,
+    "PURGE_BACKOFF": 0.5,
+    "PURGE_TIMEOUT": 2.0,
+    "PURGE_WAIT": 0.5,
+    "PURGE_BATCH_KEYS": 200,
     # Content-Security-Policy header; empty means the built-in strict policy (security.py).
     "CONTENT_SECURITY_POLICY": "",
     # Fediverse (ActivityPub): off until the operator opts in (README, "Follow us from the fediverse").
@@ -75,6 +96,14 @@ DEFAULTS: dict[str, Any] = {
     "FEDIVERSE_ALLOW_PRIVATE_ADDRESSES": False,  # fetch/deliver to loopback and private networks (tests)
     # Publishing API: largest accepted request body, in bytes.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Seconds a write made by a request waits for another process's write lock (a long import,
+    # a backup, the sqlite3 shell) before the API answers 503 with Retry-After. Reads never wait.
+    "WRITE_LOCK_TIMEOUT": 3.0,
+    # The same for operator commands (import, demo, token...): long enough to outlast another
+    # import's batch; then the command stops with a message saying the database is locked.
+    "COMMAND_LOCK_TIMEOUT": 30.0,
+    # /readyz (health.py) reports "disk full" below this many free bytes on the database's disk.
+    "READY_MIN_FREE_BYTES": 16 * 1024 * 1024,
     # `syndicate serve` (waitress): worker threads; open connections it keeps (idle ones cost
     # one file descriptor each, no thread); seconds an idle connection is kept; seconds a client
     # may take to send a request's headers (slow senders are cut off); largest request line and
@@ -85,6 +114,12 @@ DEFAULTS: dict[str, Any] = {
     "SERVER_HEADER_TIMEOUT": 15,
     "SERVER_MAX_HEADER_SIZE": 65536,
     "SERVER_BACKLOG": 1024,
+    # Worker threads that may run API writes at once; while they are held up by another
+    # process's lock, further writes get 503 at once, so no lock takes every thread from readers.
+    "SERVER_WRITE_THREADS": 2,
+    # Feed subscriber counts (subscribers.py): seconds between flushes of each process's
+    # in-memory tally to the database; 0 turns counting off.
+    "FEED_STATS_FLUSH": 30,
 }
 
 INT_LIMITS = {
@@ -104,17 +139,30 @@ INT_LIMITS = {
     "SERVER_HEADER_TIMEOUT": (1, 3600),
     "SERVER_MAX_HEADER_SIZE": (4096, 1_048_576),
     "SERVER_BACKLOG": (16, 65535),
+    "SERVER_WRITE_THREADS": (1, 256),
+    "READY_MIN_FREE_BYTES": (0, 10**15),
+    "SURROGATE_MAX_AGE": (0, 10**8),
+    "PURGE_ATTEMPTS": (1, 100),
+    "PURGE_BATCH_KEYS": (1, 10_000),
     "FEDIVERSE_RETRY_SECONDS": (1, 30 * 86400),
     "FEDIVERSE_WORKERS": (1, 64),
+    "FEED_STATS_FLUSH": (0, 3600),
 }
 _POSITIVE_NUMBERS = (
     "WEBSUB_BACKOFF",
     "WEBSUB_TIMEOUT",
     "WEBSUB_SCHEDULE_POLL",
+    "WRITE_LOCK_TIMEOUT",
+    "COMMAND_LOCK_TIMEOUT",
     "FEDIVERSE_TIMEOUT",
     "FEDIVERSE_BACKOFF",
     "FEDIVERSE_POLL",
+    "PURGE_BACKOFF",
+    "PURGE_TIMEOUT",
+    "PURGE_WAIT",
 )
+_KEY_HEADERS = ("xkey", "surrogate-key", "cache-tag")
+_PURGE_METHODS = ("xkey", "ban")
 _CACHE_TYPES = {"SimpleCache", "FileSystemCache", "RedisCache", "NullCache"}
 
 
@@ -204,6 +252,8 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
     if hub and urlsplit(hub).scheme not in {"http", "https"}:
         raise ConfigError(f"WEBSUB_HUB must be an http(s) URL, got {hub!r}")
 
+    _validate_purging(cfg)
+
     if not re.fullmatch(r"[a-z0-9_][a-z0-9_.-]{0,63}", str(cfg.get("FEDIVERSE_USERNAME", ""))):
         name = cfg.get("FEDIVERSE_USERNAME")
         raise ConfigError(f"FEDIVERSE_USERNAME must be a lower-case handle such as news, got {name!r}")
@@ -221,3 +271,21 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
         cfg["DATABASE"] = str(path if path.is_absolute() else instance_path / path)
     cache_dir = Path(str(cfg.get("CACHE_DIR") or "cache"))
     cfg["CACHE_DIR"] = str(cache_dir if cache_dir.is_absolute() else instance_path / cache_dir)
+
+
+def _validate_purging(cfg: dict[str, Any]) -> None:
+    header = str(cfg.get("SURROGATE_KEY_HEADER") or "")
+    if header and header.lower() not in _KEY_HEADERS:
+        raise ConfigError(f"SURROGATE_KEY_HEADER must be xkey, Surrogate-Key, Cache-Tag or empty, got {header!r}")
+    urls = cfg.get("PURGE_URLS") or ""
+    urls = urls.replace(",", " ").split() if isinstance(urls, str) else [str(u) for u in urls]
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ConfigError(f"PURGE_URLS must list http(s) URLs such as http://127.0.0.1:6081, got {url!r}")
+    cfg["PURGE_URLS"] = urls
+    if cfg.get("PURGE_METHOD") not in _PURGE_METHODS:
+        raise ConfigError(f"PURGE_METHOD must be one of {', '.join(_PURGE_METHODS)}, got {cfg.get('PURGE_METHOD')!r}")
+    hook = str(cfg.get("PURGE_HOOK") or "")
+    if hook and (hook.count(":") != 1 or not all(hook.split(":"))):
+        raise ConfigError(f"PURGE_HOOK must name a callable as module:function, got {hook!r}")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 
 from .store import Store
 
 
 def get_store() -> Store:
+    """A request's store waits at most WRITE_LOCK_TIMEOUT for another writer's lock (then the
+    API answers 503), an operator command's COMMAND_LOCK_TIMEOUT."""
     if "store" not in g:
-        g.store = Store(current_app.config["DATABASE"])
+        config = current_app.config
+        timeout = config["WRITE_LOCK_TIMEOUT"] if has_request_context() else config["COMMAND_LOCK_TIMEOUT"]
+        g.store = Store(config["DATABASE"], lock_timeout=timeout)
     return g.store
 
 

@@ -26,10 +26,10 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request
 from werkzeug.urls import iri_to_uri
 
-from . import feedwriters, partners
+from . import feedwriters, partners, surrogate
 from .cache.keys import cache_key, canonical_query
 from .content import absolutize_html, xml_safe
 from .db import get_store
@@ -45,7 +45,7 @@ from .negotiation import (
     VARY_ACCEPT,
     wants_browser_feed,
 )
-from .urls import absolute, feed_path, scope_path
+from .urls import absolute, feed_path, moved_term_url, scope_path
 
 FEED_CSP = (
     "default-src 'none'; script-src 'self'; object-src 'none'; style-src 'self'; img-src 'self' https: http:; "
@@ -192,6 +192,9 @@ def _scope(kind: str, slug: str) -> Scope:
         return Scope("site")
     term = get_store().term(kind, slug)
     if term is None:
+        moved = get_store().term_redirect(kind, slug)
+        if moved is not None:  # renamed, merged or moved: subscribers follow the 301
+            abort(redirect(moved_term_url(moved, slug, request.path, request.query_string), code=301))
         abort(404)
     return Scope(kind, term.slug, term)
 
@@ -208,6 +211,7 @@ def subscription_feed(fmt: str, kind: str = "site", slug: str = "") -> Response:
     page = get_store().page(scope, number, size, embargoed=partners.current() is not None)
     if page is None:
         abort(404)
+    surrogate.shows(scope, page.articles)
     doc = _new_doc(scope, fmt, page.articles, _doc_url(scope, fmt, number))
     doc.links = _paging_links(scope, fmt, number, page.last)
     complete = page.total // size
@@ -223,6 +227,7 @@ def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> R
     page = get_store().page(scope, number, size, oldest_first=True) if number >= 1 else None
     if page is None or number * size > page.total:
         abort(404)  # out of range, or the newest chunk, which is not complete (so not archived) yet
+    surrogate.shows(scope, page.articles)  # a backdated article or a new complete one moves it
     complete = page.total // size
     # Newest first inside the document too, like every other feed we serve.
     doc = _new_doc(scope, fmt, list(reversed(page.articles)), _archive_url(scope, fmt, number))
@@ -252,6 +257,7 @@ def search_feed(fmt: str) -> Response:
     last = max(1, math.ceil(total / size))
     if number > last:
         abort(404)
+    surrogate.shows(scope, [h.article for h in hits])
     doc = _new_doc(scope, fmt, [h.article for h in hits], _doc_url(scope, fmt, number))
     doc.links = _paging_links(scope, fmt, number, last)
     return _respond(doc, fmt)
@@ -272,6 +278,7 @@ def opml() -> Response:
     """OPML 2.0: every feed the site offers (site, each category, each author), RSS flavour."""
     store = get_store()
     site = Scope("site")
+    surrogate.shows(None, (), surrogate.LISTS)
     groups = []
     for kind, label in (("category", "Categories"), ("author", "Authors")):
         outlines = []

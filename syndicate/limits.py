@@ -17,6 +17,8 @@ MAX_IMAGE_TYPE = 100
 MAX_TERM_NAME = 200
 MAX_TAGS = 50
 MAX_PREVIOUS_SLUGS = 100
+MAX_TERM_DESCRIPTION = 5000  # a category's description, an author's bio
+MAX_TERM_POSITION = 1_000_000  # a category's place in the navigation
 
 # Every integer the API takes is range-checked before it reaches SQLite, whose INTEGER is a
 # signed 64-bit number (a bigger Python int raises OverflowError deep in a query).

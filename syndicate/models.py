@@ -26,6 +26,8 @@ class Term:
     kind: str  # "author" | "category" | "tag"
     slug: str
     name: str
+    # The row id: stable across renames, so surrogate keys (surrogate.py) use it. 0 = unknown.
+    id: int = field(default=0, compare=False)
 
     @property
     def path(self) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import limits, partner_usage, validation
+from . import limits, openapi_terms, partner_usage, validation
 from .store import Store
 
 TERM = {
@@ -161,7 +161,8 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
             "title": f"{app.config['SITE_TITLE']} publishing API",
             "version": "1.0.0",
             "description": (
-                "Create, update and delete articles. Authenticate with `Authorization: Bearer <token>`; "
+                "Create, update and delete articles, categories, tags and authors; read feed statistics. "
+                "Authenticate with `Authorization: Bearer <token>`; "
                 "tokens are made with `syndicate token create --name NAME [--scope read|write]`. "
                 'Errors are JSON: `{"error": ..., "fields": {field: message}}`; a refused request changes nothing.'
             ),
@@ -275,6 +276,7 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
                     "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404, 412)},
                 },
             },
+            **openapi_terms.paths(),
             "/api/v1/": {
                 "get": {
                     "operationId": "index",
@@ -331,6 +333,7 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
                 "ArticleInput": _input_schema(categories, partial=False),
                 "ArticlePatch": _input_schema(categories, partial=True),
                 "Error": ERROR,
+                **openapi_terms.schemas(),
             },
             "responses": {
                 "E400": _error("malformed JSON, header or cursor"),
@@ -339,7 +342,8 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
                     **{"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
                 ),
                 "E403": _error("the token is read-only"),
-                "E404": _error("no such article"),
+                "E404": _error("no such article, category, tag or author"),
+                "E409": _error("the slug is taken, or the term still has articles (give move_to)"),
                 "E412": _error("If-Match does not match the article's current ETag"),
                 "E413": _error("the body is larger than MAX_CONTENT_LENGTH"),
                 "E415": _error("the body is not JSON"),

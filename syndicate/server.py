@@ -15,6 +15,10 @@
   such a response end at its headers; feed readers revalidate all day.
 - The "Task queue depth" warning, logged by waitress for every request that has to wait for
   a thread, logged at most once per interval (log.py).
+- Write slots: at most ``SERVER_WRITE_THREADS`` threads run API writes at once; another write
+  waits up to ``WRITE_SLOT_WAIT`` for a slot, or gets 503 with Retry-After at once while the
+  running ones are held up by another process's lock (``WRITE_LOCK_TIMEOUT``). Writes stuck
+  behind a lock then hold a few threads, never all of them, and readers always find one free.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import logging
 import resource
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +39,7 @@ from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import Error, RequestEntityTooLarge
 
 from . import log, security
-from .gate import HeaderGate, Refusal, is_api_path
+from .gate import WRITE_METHODS, HeaderGate, Refusal, is_api_path
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +52,11 @@ BODY_FRAMING_ROOM = 64 * 1024
 # the answer.
 LINGER_SECONDS = 5.0
 LINGER_BYTES = 64 * 1024 * 1024
+# Seconds an API write waits for a free write slot before its 503, and how long a running write
+# may hold its slot before it counts as held up by a lock (writes take milliseconds otherwise);
+# the Retry-After of that 503.
+WRITE_SLOT_WAIT = 0.5
+WRITE_SLOT_RETRY_AFTER = 5
 # File descriptors beyond one per connection: the listening socket, waitress's trigger pipe,
 # the SQLite files of every thread, log files, bodies spooled to temporary files.
 FD_HEADROOM = 256
@@ -130,7 +140,7 @@ class _ErrorTask(ErrorTask):
         path = _request_path(self.request)
         if path is not None and is_api_path(path):
             message = error.body if isinstance(error, _Refused) else f"{error.reason}: {error.body}"
-            body = json.dumps({"error": message, "status": error.code}).encode()
+            body = _json_error(error.code, message)
             headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
         self.status = status
         self.response_headers.extend(headers)
@@ -154,6 +164,61 @@ def _request_path(request: _Parser) -> str | None:
     except Exception:  # waitress's ParsingError and decoding errors alike: no path to tell
         return None
     return uri.split(b"?", 1)[0].decode("latin-1") or None
+
+
+def _json_error(status: int, message: str) -> bytes:
+    """The API's error body, for answers made outside Flask."""
+    return json.dumps({"error": message, "status": status}).encode()
+
+
+class WriteSlots:
+    """WSGI middleware: at most ``slots`` API writes run at once. Another write waits up to
+    ``wait`` seconds for a slot, unless a running one has held its slot longer than that (it
+    is waiting on another process's lock): then it is answered 503 at once, so writes stuck
+    behind a lock hold ``slots`` threads and never starve readers. Reads pass straight through."""
+
+    def __init__(self, app: Any, slots: int, wait: float = WRITE_SLOT_WAIT, headers: list | None = None) -> None:
+        self.app = app
+        self.slots = threading.BoundedSemaphore(slots)
+        self.wait = wait
+        self.headers = headers or []
+        self._started: dict[int, float] = {}  # thread -> when it took its slot
+        self._guard = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] not in WRITE_METHODS or not is_api_path(environ.get("PATH_INFO", "")):
+            return self.app(environ, start_response)
+        if not self._acquire():
+            return self._busy(start_response)
+        try:
+            # Flask has run the view (and so the write) by the time it returns.
+            return self.app(environ, start_response)
+        finally:
+            with self._guard:
+                del self._started[threading.get_ident()]
+            self.slots.release()
+
+    def _acquire(self) -> bool:
+        if not self.slots.acquire(blocking=False):
+            with self._guard:
+                stuck = bool(self._started) and min(self._started.values()) < time.monotonic() - self.wait
+            if stuck or not self.slots.acquire(timeout=self.wait):
+                return False
+        with self._guard:
+            self._started[threading.get_ident()] = time.monotonic()
+        return True
+
+    def _busy(self, start_response: Any) -> list[bytes]:
+        body = _json_error(503, "too many writes at once; try again shortly")
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("Retry-After", str(WRITE_SLOT_RETRY_AFTER)),
+            *self.headers,
+        ]
+        start_response("503 Service Unavailable", headers)
+        return [body]
 
 
 class _Channel(HTTPChannel):
@@ -267,6 +332,10 @@ def create_server(app: Any, host: str = "127.0.0.1", port: int = 8000, threads: 
         adjustments["threads"] = threads
     adjustments.setdefault("threads", 8)
     adjustments["connection_limit"] = fit_open_files(adjustments.get("connection_limit", 100))
+    policy = (config.get("CONTENT_SECURITY_POLICY") if ours else "") or security.CONTENT_SECURITY_POLICY
+    headers = list(security.security_headers(policy).items())
+    if ours:
+        app = WriteSlots(app, config["SERVER_WRITE_THREADS"], headers=headers)
     server = waitress.create_server(app, host=host, port=port, ident="Syndicate", **adjustments)
     gate = (
         HeaderGate(config["DATABASE"], config["MAX_CONTENT_LENGTH"], inboxes=bool(config.get("FEDIVERSE_ENABLED")))
@@ -276,8 +345,7 @@ def create_server(app: Any, host: str = "127.0.0.1", port: int = 8000, threads: 
     server.header_gate = gate
     parser = type("_Parser", (_Parser,), {"gate": gate})
     server.channel_class = type("_Channel", (_Channel,), {"parser_class": parser})
-    policy = (config.get("CONTENT_SECURITY_POLICY") if ours else "") or security.CONTENT_SECURITY_POLICY
-    server.security_headers = list(security.security_headers(policy).items())
+    server.security_headers = headers
     if ours:
         server.maintenance = _maintenance_with_header_deadline(server, config["SERVER_HEADER_TIMEOUT"])
     log.quiet_queue_warnings()

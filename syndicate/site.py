@@ -19,6 +19,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, RequestRedirect
 
+from . import surrogate
 from .content import clean_text
 from .db import get_store
 from .i18n import full_date, long_date, month_name, month_year, year_name
@@ -26,7 +27,7 @@ from .i18n import number as number_
 from .limits import SEARCH_MAX_PAGE, SEARCH_MAX_QUERY, page_number
 from .models import Article, Page, Scope
 from .negotiation import FEED_MEDIA_TYPES
-from .urls import absolute, feed_path, page_path, scope_path
+from .urls import absolute, feed_path, moved_term_url, page_path, scope_path
 
 bp = Blueprint("site", __name__)
 
@@ -75,11 +76,13 @@ def iso(moment: datetime) -> str:
 
 def today_line() -> str:
     """'Wednesday, November 25, 2026': today in the configured time zone and language."""
+    surrogate.shows(None, (), surrogate.NAV)
     return full_date(datetime.now(UTC) if g.get("site_degraded") else get_store().clock())
 
 
 def nav_categories() -> list:
     """The categories for the navigation; empty when the database cannot answer (500 page)."""
+    surrogate.shows(None, (), surrogate.NAV)
     if g.get("site_degraded"):
         return []
     return get_store().terms("category")
@@ -173,6 +176,7 @@ def _listing(
         if keys is None or (empty_is_404 and not keys):
             raise PageNotFound(description=_("Nothing was published here."))
         raise PageNotFound(last_url=page_path(scope, max(len(keys), 1)))
+    surrogate.shows(scope, page.articles)
     trail = list(crumbs)
     if page.number > 1:
         trail = [
@@ -215,6 +219,9 @@ def front(number: str | None) -> Response:
 def term(kind: str, slug: str, number: str | None) -> Response:
     found = get_store().term(kind, _wanted_slug(slug)) if len(slug) <= MAX_SLUG else None
     if found is None:
+        moved = get_store().term_redirect(kind, _wanted_slug(slug)) if len(slug) <= MAX_SLUG else None
+        if moved is not None:  # renamed, merged or moved: its old addresses keep working
+            return redirect(moved_term_url(moved, slug, request.path, request.query_string), code=301)
         raise PageNotFound(description=_NO_SUCH[kind]())
     scope = Scope(kind, found.slug, found)
     if found.slug != slug:  # typed in capitals or decomposed (NFD): the canonical address
@@ -315,6 +322,7 @@ def article(year: str, month: str, day: str, slug: str) -> Response:
         metadata=json_ld(_news_article(found)),
     )
     shown = [found, *related, *(a for a in (older, newer) if a)]
+    surrogate.shows(None, shown)
     return _finish(html, _newest(shown))
 
 
@@ -360,6 +368,7 @@ def search() -> Response:
     page = Page(scope, number, per_page, min(total, per_page * SEARCH_MAX_PAGE), [h.article for h in hits])
     if number > 1 and not hits:
         raise PageNotFound(last_url=page_path(scope, page.last))
+    surrogate.shows(scope, page.articles)
     crumbs = [(_("Home"), "/"), (_("Search"), scope_path(scope) if number > 1 else "")]
     if number > 1:
         crumbs.append((_("Page %(number)s", number=number_(number)), ""))

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
+from . import surrogate
 from .content import xml_safe
 from .db import get_store
 from .limits import page_number
@@ -62,6 +63,7 @@ def news_language(language: str) -> str:
 def sitemap_index() -> Response:
     store = get_store()
     chunks = store.sitemap_chunks(SITEMAP_SIZE)
+    surrogate.shows(None, (), surrogate.LISTS)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<sitemapindex xmlns="{SITEMAP_NS}">']
     for number, newest in chunks:
         loc = xml_escape(absolute(url_for("sitemaps.sitemap", number=str(number))))
@@ -79,6 +81,7 @@ def sitemap_index() -> Response:
 def sitemap(number: str) -> Response:
     n = page_number(number)
     entries = get_store().sitemap_entries(n, SITEMAP_SIZE) if n else []
+    surrogate.shows(None, (), surrogate.LISTS)
     if not entries:
         raise NotFound(_("There is no such sitemap."))
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{SITEMAP_NS}">']
@@ -98,6 +101,7 @@ def _news_since() -> str:
 def news_sitemap() -> Response:
     """Google News sitemap: public articles published in the last 48 hours, newest first."""
     entries = get_store().news_entries(_news_since(), NEWS_MAX_URLS)
+    surrogate.shows(None, (), surrogate.LISTS)
     if not entries:
         raise NotFound(_("There is no such sitemap."))
     cfg = current_app.config

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .models import Scope, quote_slug
+from .models import Scope, Term, quote_slug
 
 FEED_SUFFIX = {"rss": "feed/", "atom": "feed/atom/", "json": "feed/json/"}
 HEALTHZ = "/healthz"
+READYZ = "/readyz"
 API_PREFIX = "/api/"
 WEBSUB_PREFIX = "/websub/"
 PARTNER_PREFIX = "/partner/"  # /partner/<secret>/feed/atom/: a partner's secret feed URLs
@@ -59,3 +60,10 @@ def feed_path(scope: Scope, fmt: str = "rss") -> str:
 
         return "/search/" + FEED_SUFFIX[fmt] + f"?q={quote_plus(scope.value)}"
     return scope_path(scope) + FEED_SUFFIX[fmt]
+
+
+def moved_term_url(term: Term, old_slug: str, path: str, query: bytes = b"") -> str:
+    """Where an address of a term's old slug now lives: ``path`` (decoded, as Flask has it)
+    with the old slug replaced by the term's current one; the page, feed format and query kept."""
+    rest = path[len(f"/{term.kind}/{old_slug}/") :]
+    return absolute(term.path + rest) + (f"?{query.decode('latin-1')}" if query else "")

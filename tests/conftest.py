@@ -165,3 +165,20 @@ def redis_url(tmp_path_factory):
         pytest.fail(f"redis-server did not start: {exc}")
     yield f"redis://127.0.0.1:{port}/0"
     stop_processes([proc])
+
+
+@pytest.fixture
+def hold_lock():
+    """Call with a database path (and optionally the sqlite3 shell's path): another process then
+    holds its write lock, with uncommitted changes, until ``release()`` or the end of the test."""
+    from tests.lock_support import LockHolder
+
+    holders: list[LockHolder] = []
+
+    def hold(database, shell: str | None = None) -> LockHolder:
+        holders.append(LockHolder(database, shell))
+        return holders[-1]
+
+    yield hold
+    for holder in holders:
+        holder.release()

@@ -35,8 +35,17 @@ OPERATIONS = [
     "deleteArticle",
     "openapi",
     "index",
+    "feedStats",
     "partnerUsage",
 ]
+TERM_OPERATIONS = {
+    kind: [f"list{kind}s", f"create{kind}", f"get{kind}", f"update{kind}", f"delete{kind}"]
+    for kind in ("Category", "Tag", "Author")
+}
+TERM_OPERATIONS["Category"][0] = "listCategories"
+OPERATIONS += [op for ops in TERM_OPERATIONS.values() for op in ops]
+# A stored term for each by-slug operation to aim at (as "2" is for articles).
+TERM_SLUGS = {"Category": "world", "Tag": "seed", "Author": "ann"}
 
 
 @pytest.fixture
@@ -46,6 +55,7 @@ def api_schema(tmp_path):
     # Something to find: the document's examples name article 1 and this guid.
     for n, guid in enumerate(["urn:uuid:6f1c1a4e-8d2c-4b7b-9a55-0c2f1e9d7a11", None, None]):
         body = {"title": f"Seed {n}", "category": "world", "tags": ["seed"], **({"guid": guid} if guid else {})}
+        body["author"] = "Ann"
         assert client.post("/api/v1/articles", json=body, headers=auth()).status_code == 201
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
@@ -62,12 +72,19 @@ def api_schema(tmp_path):
     # Schema-violating input exists only where there is a body or a constrained parameter.
     + [
         (op, GenerationMode.NEGATIVE, None)
-        for op in ("listArticles", "createArticle", "replaceArticle", "updateArticle", "partnerUsage")
-    ],
+        for op in ("listArticles", "createArticle", "replaceArticle", "updateArticle", "feedStats", "partnerUsage")
+    ]
+    # Terms: every operation as generated, the by-slug ones aimed at a stored term too, and
+    # schema-violating bodies for creates and changes.
+    + [(op, GenerationMode.POSITIVE, None) for k, ops in TERM_OPERATIONS.items() for op in ops[:2]]
+    + [(op, GenerationMode.POSITIVE, None) for op in TERM_OPERATIONS["Tag"][2:]]  # generated slugs
+    + [(op, GenerationMode.POSITIVE, TERM_SLUGS[k]) for k, ops in TERM_OPERATIONS.items() for op in ops[2:]]
+    + [(op, GenerationMode.NEGATIVE, None) for ops in TERM_OPERATIONS.values() for op in (ops[1], ops[3])],
 )
 def test_api_conforms_to_its_openapi_document(api_schema, operation_id, mode, ref):
     operation = api_schema.find_operation_by_id(operation_id)
-    fixed = {"ref": ref} if ref else None
+    by_slug = any(operation_id in ops[2:] for ops in TERM_OPERATIONS.values())
+    fixed = ({"slug": ref} if by_slug else {"ref": ref}) if ref else None
 
     @given(case=operation.as_strategy(generation_mode=mode, headers=auth(), path_parameters=fixed))
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -84,7 +101,7 @@ def test_the_document_describes_every_api_route(tmp_path):
     with app.app_context():
         doc = document(app, get_store())
     documented = {
-        (path.replace("{ref}", "<path:ref>"), method.upper())
+        (path.replace("{ref}", "<path:ref>").replace("{slug}", "<slug>"), method.upper())
         for path, item in doc["paths"].items()
         for method in item
         if method != "parameters"

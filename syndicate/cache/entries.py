@@ -29,8 +29,9 @@ NOT_STORED = {
     "content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "date",
     "server", "etag", "last-modified", "cache-control", "vary", "x-cache", "set-cookie", "age",
 }  # fmt: skip
-# Vary values a stored response may carry: requests with a cookie or credentials never use the
-# shared cache, so a response that varies on them is still the same for everybody else.
+# Vary values a stored response may carry: requests with credentials never use the shared cache,
+# and one with a cookie is sent to Flask when the entry varies on it (answers.py), so such a
+# response is still the same for everybody else.
 VARY_OK = {"accept-encoding", "accept", "cookie", "authorization"}
 # RFC 9110 §15.4.5: a 304 carries the validators and caching headers, not the content's.
 KEPT_ON_304 = ("content-location", "expires")

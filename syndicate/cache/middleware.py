@@ -10,8 +10,12 @@ How a ``GET`` or ``HEAD`` for a page or a feed is answered (``ResponseCache``):
    compressed once when it was stored (br, gzip or identity by ``Accept-Encoding``).
 4. A missing or stale entry is rendered once per key (a lock per key in the process and, with
    Redis, redis-py's lock across processes), by calling Flask with a canonical request (only
-   the key's query parameters, no conditional headers, ``GET``), then stored if it is a
-   cacheable 200. Everything else (404, 301, cookies, ...) passes through uncached.
+   the key's query parameters, no conditional headers, no cookie, ``GET``), then stored if it
+   is a cacheable 200. Everything else (404, 301, ...) passes through uncached.
+
+Headers that cannot change a public page's bytes (``Cookie``, ``If-Match``,
+``If-Unmodified-Since``, ``Range``, ``A-IM``) are answered from the entry too (``answers.py``);
+only ``Authorization`` keeps a request away from the shared cache.
 
 Entries are keyed without the stamp and carry it inside, so a write replaces entries instead
 of leaving dead ones behind; a small in-process LRU of ready-to-send entries sits in front of
@@ -36,16 +40,20 @@ from werkzeug.exceptions import HTTPException
 
 from ..lru import LRU
 from ..negotiation import wants_browser_feed
-from ..urls import HEALTHZ
+from .answers import ANSWERED_HEADERS, Answers
 from .entries import StoredResponse, build_entry, storable
 from .keys import BROWSER_SUFFIX, backend_key, backend_prefix, cache_key, canonical_query, is_search
 from .stamp import ContentStamp
-from .validators import BYPASS_PREFIXES, FILL, default_cache_control
+from .validators import BYPASS_PREFIXES, FILL, HEALTH_PATHS, default_cache_control
 
 log = logging.getLogger(__name__)
 
-# Removed from the canonical request rendered on a miss, so Flask always returns the full body.
-CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_A_IM", "HTTP_RANGE")
+# Removed from the canonical request rendered on a miss, so Flask always returns the full body
+# for everybody (the fast path answers these headers itself from the entry).
+CONDITIONAL = (
+    "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_A_IM", "HTTP_RANGE",
+    "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_COOKIE",
+)  # fmt: skip
 # Kept on a 304 made from a response that is not stored.
 KEPT_ON_PASSTHROUGH_304 = ("etag", "last-modified", "cache-control", "vary", "x-cache", "expires", "content-location")
 LOCK_WAIT = 10.0  # seconds a request waits for another one rendering the same key
@@ -53,7 +61,7 @@ REDIS_LOCK_TIMEOUT = 10.0  # seconds before a crashed renderer's Redis lock expi
 REDIS_POLL = 0.01
 
 
-class ResponseCache:
+class ResponseCache(Answers):
     """WSGI middleware answering cached pages and feeds before Flask (see the module docstring)."""
 
     def __init__(self, app: Flask, backend: Any, *, clock: Callable[[], float] = time.time) -> None:
@@ -77,22 +85,22 @@ class ResponseCache:
         self._routes = app.url_map.bind("localhost")
         self.request_key = lru_cache(maxsize=4096)(self._request_key)
         self.renders = 0  # entries rendered by this process (for tests and operators)
+        self.init_answers(config, size)
+        self.feed_counter = app.extensions.get("syndicate.feed_counter")  # subscriber counts
+        self.is_feed = lru_cache(maxsize=1024)(lambda path: self._route_format(path) is not None)
+        # With purging on, a miss that overlapped a write is not kept by the proxy.
+        self.edge_guard = bool(config.get("PURGE_URLS") or config.get("PURGE_HOOK"))
 
     # ---- the request
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "")
-        # Credentials and cookies go to Flask: a shared entry must not answer personal requests.
-        # Range and If-Match are rare on pages and feeds; werkzeug handles them.
+        # Credentials go to Flask: a shared entry must not answer personal requests.
         if (
             (method != "GET" and method != "HEAD")
             or path.startswith(self.bypass_prefixes)
-            or path == HEALTHZ
+            or path in HEALTH_PATHS
             or "HTTP_AUTHORIZATION" in environ
-            or "HTTP_COOKIE" in environ
-            or "HTTP_RANGE" in environ
-            or "HTTP_IF_MATCH" in environ
-            or "HTTP_IF_UNMODIFIED_SINCE" in environ
         ):
             return self.app(environ, start_response)
         try:
@@ -108,17 +116,21 @@ class ResponseCache:
         entry = hot.get(key)
         outcome = "hit"
         if entry is None or entry.stamp != stamp:
-            if "HTTP_A_IM" in environ:
-                # RFC 3229: only the feed view knows how to answer with a delta.
-                return self.app(environ, start_response)
             entry, outcome, passthrough = self.fill(hot, key, query, stamp, environ)
             if entry is None:
                 return self.passthrough(environ, start_response, *passthrough)
-        if entry.not_modified(environ):
+            if self.edge_guard and self._moved(stamp):
+                return self._send_unkept(entry, environ, start_response)
+        if not environ.keys().isdisjoint(ANSWERED_HEADERS):
+            answered = self.answer(entry, outcome, key, query, environ, start_response)
+            if answered is not None:
+                return answered
+        not_modified = entry.not_modified(environ)
+        if self.feed_counter is not None and self.is_feed(path):
+            self.feed_counter.record(path, environ, not_modified)  # subscribers.py: no SQL, a tally
+        if not_modified:
             start_response("304 Not Modified", list(entry.headers[("304", outcome)]))
             return []
-        if "HTTP_A_IM" in environ:
-            return self.app(environ, start_response)
         accept_encoding = environ.get("HTTP_ACCEPT_ENCODING", "")
         coding = entry.codings.get(accept_encoding) or entry.coding_for(accept_encoding)
         start_response(entry.status, list(entry.headers[(coding, outcome)]))
@@ -132,6 +144,23 @@ class ResponseCache:
         query = canonical_query(query_string) if query_string else ""
         browser = accept is not None and wants_browser_feed(self._route_format(path), accept)
         return cache_key(script_name + path, query, browser), query, is_search(query)
+
+    def _moved(self, stamp: str) -> bool:
+        """Whether a write landed while this response was rendered (its purge may already have
+        reached the proxy, which would then keep this older copy for hours)."""
+        try:
+            return self.content.current() != stamp
+        except sqlite3.Error:
+            return True
+
+    def _send_unkept(self, entry: StoredResponse, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        """The entry, marked for the proxy alone as not to be kept (``Surrogate-Control:
+        no-store``); clients get it as usual. Rare: only a miss that overlapped a write."""
+        accept_encoding = environ.get("HTTP_ACCEPT_ENCODING", "")
+        coding = entry.codings.get(accept_encoding) or entry.coding_for(accept_encoding)
+        headers = [(k, v) for k, v in entry.headers[(coding, "miss")] if k.lower() != "surrogate-control"]
+        start_response(entry.status, [*headers, ("Surrogate-Control", "no-store")])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [entry.bodies[coding]]
 
     def _route_format(self, path: str) -> str | None:
         """The feed format of the route ``path`` leads to (None for anything but a feed)."""
@@ -187,11 +216,15 @@ class ResponseCache:
                 if not lock[1]:
                     del self._locks[key]
 
-    def render(self, environ: dict[str, Any], query: str, key: str = "") -> tuple[str, list[tuple[str, str]], bytes]:
-        """Call Flask with the canonical form of the request and collect the whole response."""
+    def render(
+        self, environ: dict[str, Any], query: str, key: str = "", keep: tuple[str, ...] = ()
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Call Flask with the canonical form of the request (plus the ``keep`` headers) and
+        collect the whole response."""
         canonical = dict(environ)
         for name in CONDITIONAL:
-            canonical.pop(name, None)
+            if name not in keep:
+                canonical.pop(name, None)
         canonical["REQUEST_METHOD"] = "GET"
         canonical["QUERY_STRING"] = query
         # The one Accept distinction a view makes (feeds for browsers), in canonical form.

@@ -14,14 +14,16 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Response, current_app, request
+from werkzeug.http import parse_date, parse_etags, parse_if_range_header, parse_range_header, unquote_etag
 from werkzeug.sansio.http import is_resource_modified
 
 from ..negotiation import IMMUTABLE, VARY_ENCODING
-from ..urls import API_PREFIX, HEALTHZ, PARTNER_PREFIX, WEBSUB_PREFIX
+from ..urls import API_PREFIX, HEALTHZ, PARTNER_PREFIX, READYZ, WEBSUB_PREFIX
 
 # Paths the cache never touches: the API (credentials, writes), WebSub, partners' secret feed
-# URLs (personal answers), the health check.
+# URLs (personal answers), the health checks.
 BYPASS_PREFIXES = (API_PREFIX, WEBSUB_PREFIX, PARTNER_PREFIX)
+HEALTH_PATHS = (HEALTHZ, READYZ)
 SHORT_STATUSES = {301, 308, 404, 410}
 SHORT_MAX_AGE = 60
 STATIC_MAX_AGE = 86400
@@ -30,7 +32,7 @@ FILL = "syndicate.cache.fill"  # environ flag: this request renders an entry for
 
 def is_candidate(method: str, path: str) -> bool:
     """Whether a request may be answered by the shared cache (before looking at its headers)."""
-    return method in ("GET", "HEAD") and not path.startswith(BYPASS_PREFIXES) and path != HEALTHZ
+    return method in ("GET", "HEAD") and not path.startswith(BYPASS_PREFIXES) and path not in HEALTH_PATHS
 
 
 def default_cache_control(config: Any) -> str:
@@ -48,6 +50,56 @@ def not_modified(if_none_match: str | None, if_modified_since: str | None, etag:
         etag=etag,
         last_modified=last_modified,
     )
+
+
+@lru_cache(maxsize=1024)
+def precondition_fails(if_match: str | None, if_unmodified_since: str | None, etag: str, last_modified: str) -> bool:
+    """RFC 9110 §13.2.2 steps 1 and 2, for a GET of a page that exists: ``If-Match`` decides
+    when present (strong comparison: a weak ETag never matches; ``*`` always does), else
+    ``If-Unmodified-Since`` (an unreadable date is ignored). True means 412."""
+    if if_match is not None:
+        wanted = parse_etags(if_match)
+        tag, weak = unquote_etag(etag)
+        return not (wanted.star_tag or (not weak and wanted.contains(tag)))
+    if if_unmodified_since is not None:
+        since, modified = parse_date(if_unmodified_since), parse_date(last_modified)
+        return since is not None and modified is not None and modified > since
+    return False
+
+
+UNSATISFIABLE = (0, 0)  # byte_range's answer for a 416 (a real range is never empty)
+
+
+@lru_cache(maxsize=1024)
+def byte_range(
+    range_header: str, if_range: str | None, etag: str, last_modified: str, length: int
+) -> tuple[int, int] | None:
+    """The byte range of a body of ``length`` bytes to send as a 206, as (start, stop);
+    ``UNSATISFIABLE`` for a 416; or None to send the whole body as a 200: a malformed or
+    non-bytes ``Range``, several ranges (RFC 9110 §14.2 lets a server ignore ``Range``; one 200
+    is cheaper than a multipart/byteranges answer), or an ``If-Range`` that does not match this
+    version (strong ETag comparison, or the exact Last-Modified date)."""
+    requested = parse_range_header(range_header)
+    if requested is None or requested.units != "bytes" or len(requested.ranges) != 1:
+        return None
+    if if_range is not None and not _if_range_holds(if_range, etag, last_modified):
+        return None
+    start, stop = requested.ranges[0]
+    if start < 0:  # a suffix: the last -start bytes, or all of them when there are fewer
+        start, stop = max(0, length + start), length
+    elif stop is None or stop > length:
+        stop = length
+    return UNSATISFIABLE if start >= length else (start, stop)
+
+
+def _if_range_holds(if_range: str, etag: str, last_modified: str) -> bool:
+    if if_range.strip().startswith("W/"):
+        return False  # weak validators never match If-Range
+    condition = parse_if_range_header(if_range)
+    if condition.etag is not None:
+        tag, weak = unquote_etag(etag)
+        return not weak and condition.etag == tag
+    return condition.date is not None and condition.date == parse_date(last_modified)
 
 
 def http_headers(response: Response) -> Response:

@@ -11,11 +11,22 @@ One module a concept, each a part of the one ``Store`` object the rest of the co
 - ``search``: full-text search
 - ``tokens``: API tokens and idempotency keys
 - ``partners``: partner credentials and their usage per day
+- ``feedstats``: feed subscriber counts (requests, 304s, aggregators, distinct pollers per day)
 """
 
 from __future__ import annotations
 
-from .connection import IdempotencyConflict, StoreError, connect, from_db, to_db, transaction, utcnow
+from .connection import (
+    IdempotencyConflict,
+    StoreError,
+    StoreUnavailable,
+    connect,
+    from_db,
+    to_db,
+    transaction,
+    utcnow,
+)
+from .feedstats import FeedStats
 from .listings import Listings
 from .partners import Partners
 from .schema import SCHEMA_VERSION, Schema, migrate
@@ -28,6 +39,7 @@ __all__ = [
     "IdempotencyConflict",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "connect",
     "from_db",
     "fts_query",
@@ -39,5 +51,5 @@ __all__ = [
 ]
 
 
-class Store(Schema, Writing, Listings, Search, Tokens, Partners):
+class Store(Schema, Writing, Listings, Search, Tokens, FeedStats, Partners):
     """All reads and writes of one database, through one connection (one per thread)."""

@@ -16,8 +16,8 @@ ARTICLE_FROM = (
 ARTICLE_COLUMNS = (
     "a.id, a.guid, a.slug, a.title, a.summary, a.body, a.image_url, a.image_caption, a.image_type,"
     " a.image_length, au.slug AS author_slug, au.name AS author_name, c.slug AS category_slug,"
-    " c.name AS category_name, a.published, a.updated, a.status, a.created_by, a.updated_by,"
-    " a.embargo_until"
+    " c.name AS category_name, a.author_id, a.category_id, a.published, a.updated, a.status, a.created_by,"
+    " a.updated_by, a.embargo_until"
 )
 
 
@@ -26,8 +26,11 @@ def _article(row: sqlite3.Row, tags: list[Term]) -> Article:
         id=row["id"], guid=row["guid"], slug=row["slug"], title=row["title"], summary=row["summary"],
         body=row["body"], image_url=row["image_url"], image_caption=row["image_caption"],
         image_type=row["image_type"], image_length=row["image_length"],
-        author=Term("author", row["author_slug"], row["author_name"]) if row["author_slug"] else None,
-        category=Term("category", row["category_slug"], row["category_name"]) if row["category_slug"] else None,
+        author=Term("author", row["author_slug"], row["author_name"], row["author_id"]) if row["author_slug"] else None,
+        category=(
+            Term("category", row["category_slug"], row["category_name"], row["category_id"])
+            if row["category_slug"] else None
+        ),
         tags=tags, published=from_db(row["published"]), updated=from_db(row["updated"]), status=row["status"],
         created_by=row["created_by"], updated_by=row["updated_by"],
         embargo_until=from_db(row["embargo_until"]) if row["embargo_until"] else None,
@@ -43,11 +46,11 @@ class Articles(Connection):
         rows = self.conn.execute(f"SELECT {ARTICLE_COLUMNS} {ARTICLE_FROM} WHERE a.id IN ({marks})", list(ids))
         tags: dict[int, list[Term]] = {i: [] for i in ids}
         for tag in self.conn.execute(
-            f"SELECT x.article_id, t.slug, t.name FROM article_tags x JOIN tags t ON t.id = x.tag_id"
+            f"SELECT x.article_id, t.id, t.slug, t.name FROM article_tags x JOIN tags t ON t.id = x.tag_id"
             f" WHERE x.article_id IN ({marks}) ORDER BY t.name",
             list(ids),
         ):
-            tags[tag["article_id"]].append(Term("tag", tag["slug"], tag["name"]))
+            tags[tag["article_id"]].append(Term("tag", tag["slug"], tag["name"], tag["id"]))
         by_id = {row["id"]: _article(row, tags[row["id"]]) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -121,6 +124,19 @@ class Articles(Connection):
              "p": to_db(article.published), "limit": limit},
         )  # fmt: skip
         return self.articles_by_ids(ids)
+
+    def related_to(self, article: Article, limit: int = 4) -> list[int]:
+        """Ids of the visible articles whose ``related`` list may show ``article``: the next
+        ``limit`` in its category published after it (what a change of it may move)."""
+        if article.category is None:
+            return []
+        return self._ids(
+            f"SELECT a.id FROM articles a JOIN categories c ON c.id = a.category_id"
+            f" WHERE c.slug = :cat AND a.{VISIBLE} AND a.id != :id AND a.published >= :p"
+            " ORDER BY a.published ASC, a.id ASC LIMIT :limit",
+            {"cat": article.category.slug, "now": self.now(), "id": article.id,
+             "p": to_db(article.published), "limit": limit},
+        )  # fmt: skip
 
     def became_visible(self, since: str, until: str) -> list[int]:
         """Published articles whose time came in (since, until]: scheduled ones falling due."""

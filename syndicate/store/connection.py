@@ -22,6 +22,9 @@ from ..changes import signal_for
 VISIBLE = "status = 'published' AND published <= :now"
 UNDER_EMBARGO = "status = 'published' AND published > :now AND embargo_until = published"
 TERM_TABLES = {"author": "authors", "category": "categories", "tag": "tags"}
+# Seconds a write waits for another connection's write lock before giving up, unless the caller
+# says otherwise (db.py passes the WRITE_LOCK_TIMEOUT and COMMAND_LOCK_TIMEOUT settings).
+DEFAULT_LOCK_TIMEOUT = 30.0
 
 
 class StoreError(Exception):
@@ -30,6 +33,44 @@ class StoreError(Exception):
 
 class IdempotencyConflict(StoreError):
     """An idempotency key was reused with a different request."""
+
+
+class StoreUnavailable(StoreError, sqlite3.OperationalError):
+    """The database cannot take this write now: ``reason`` is one of ``REASONS``' keys. The
+    transaction was rolled back, so nothing of it was written.
+
+    Also a ``sqlite3.OperationalError`` (with the original's error code), so code that handles
+    SQLite errors in general keeps doing so."""
+
+    def __init__(self, reason: str, cause: sqlite3.Error) -> None:
+        super().__init__(f"{REASONS[reason]} ({cause})")
+        self.reason = reason
+        self.sqlite_errorcode = getattr(cause, "sqlite_errorcode", None)
+        self.sqlite_errorname = getattr(cause, "sqlite_errorname", None)
+
+
+REASONS = {
+    "locked": "the database is locked by another writer (an import, a backup or the sqlite3 shell); try again shortly",
+    "disk full": "the disk holding the database is full; nothing was written",
+    "read-only": "the database is read-only (file permissions or a read-only file system); nothing was written",
+    "I/O error": "the database could not be written (I/O error); nothing was written",
+    "cannot open": "the database's files cannot be opened (permissions of its folder?); nothing was written",
+}
+# SQLite's primary result codes (the low byte of an extended code) that say "not now" rather
+# than "this is a bug": https://www.sqlite.org/rescode.html
+_REASON_BY_CODE = {5: "locked", 6: "locked", 8: "read-only", 10: "I/O error", 13: "disk full", 14: "cannot open"}
+
+
+def unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """``exc`` as a ``StoreUnavailable`` when it says the database cannot be written now
+    (locked, disk full, read-only, I/O error), else None."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    reason = _REASON_BY_CODE.get(code & 0xFF)
+    return StoreUnavailable(reason, exc) if reason else None
 
 
 def utcnow() -> datetime:
@@ -46,11 +87,12 @@ def from_db(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """A connection with the settings every user of the database needs."""
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+def connect(path: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> sqlite3.Connection:
+    """A connection with the settings every user of the database needs. ``lock_timeout``: the
+    seconds a write waits for another writer (in WAL mode readers never wait for writers)."""
+    conn = sqlite3.connect(path, timeout=lock_timeout, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if path != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")
@@ -73,23 +115,43 @@ def transaction(conn: sqlite3.Connection, *, write: bool = True, rollback: bool 
     if conn.in_transaction:
         yield False
         return
-    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    except sqlite3.Error as exc:
+        _raise_unavailable(exc)
+        raise
     try:
         yield True
-    except BaseException:
-        if conn.in_transaction:  # a RAISE(ROLLBACK) trigger may have ended it already
-            conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK" if rollback else "COMMIT")
+    except BaseException as exc:
+        # SQLite ends the transaction itself on some errors (a full disk, a RAISE(ROLLBACK)
+        # trigger); a COMMIT that failed leaves it open.
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the original error is the one to report; the connection is closed after
+        _raise_unavailable(exc)
         raise
-    conn.execute("ROLLBACK" if rollback else "COMMIT")
+
+
+def _raise_unavailable(exc: BaseException) -> None:
+    """Raise ``exc`` as ``StoreUnavailable`` when it is one (see ``unavailable``)."""
+    translated = unavailable(exc)
+    if translated is not None and translated is not exc:
+        raise translated from exc
 
 
 class Connection:
     """One database, through one connection (one per thread), with the clock that says "now"."""
 
-    def __init__(self, path: str, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, path: str, *, clock: Callable[[], datetime] = utcnow, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    ) -> None:
         self.path = path
         self.clock = clock
-        self.conn = connect(path)
+        self.lock_timeout = lock_timeout
+        self.conn = connect(path, lock_timeout=lock_timeout)
         self._changed = False  # a content write is waiting for its COMMIT to be announced
 
     def close(self) -> None:
@@ -112,6 +174,16 @@ class Connection:
             if rollback:
                 self._changed = False
             self._announce()
+
+    @contextmanager
+    def lock_wait(self, seconds: float) -> Iterator[None]:
+        """Inside the block, wait at most ``seconds`` for another writer's lock (0: not at all),
+        for writes that are worth doing only if they cost nothing (bookkeeping on a read)."""
+        self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -6,15 +6,16 @@ apply one twice and a failed migration leaves the previous version intact.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
 
-from .connection import Connection, StoreError, transaction
+from .connection import Connection, StoreError, transaction, unavailable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -91,6 +92,33 @@ def _migration_2(db: sqlite_utils.Database) -> None:
 
 
 def _migration_3(db: sqlite_utils.Database) -> None:
+    """Term management: old term slugs that redirect to their term (by id, so a chain of renames
+    still lands); feed subscriber counts: per feed path and UTC day, requests and 304s, the
+    latest subscriber figure each aggregator announced, and the keyed hashes of direct pollers
+    (kept two days, then only their count), with the day's hashing salt (kept for that day)."""
+    db.executescript(
+        """
+        CREATE TABLE term_redirects (
+            kind TEXT NOT NULL CHECK (kind IN ('author', 'category', 'tag')),
+            slug TEXT NOT NULL, term_id INTEGER NOT NULL, PRIMARY KEY (kind, slug));
+        CREATE INDEX term_redirects_target ON term_redirects (kind, term_id);
+        CREATE TABLE feed_days (
+            day TEXT NOT NULL, path TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+            not_modified INTEGER NOT NULL DEFAULT 0, pollers INTEGER,
+            PRIMARY KEY (day, path)) WITHOUT ROWID;
+        CREATE TABLE feed_aggregators (
+            day TEXT NOT NULL, path TEXT NOT NULL, aggregator TEXT NOT NULL,
+            subscribers INTEGER NOT NULL, seen TEXT NOT NULL,
+            PRIMARY KEY (day, path, aggregator)) WITHOUT ROWID;
+        CREATE TABLE feed_pollers (
+            day TEXT NOT NULL, path TEXT NOT NULL, poller BLOB NOT NULL,
+            PRIMARY KEY (day, path, poller)) WITHOUT ROWID;
+        CREATE TABLE feed_salts (day TEXT PRIMARY KEY, salt BLOB NOT NULL);
+        """
+    )
+
+
+def _migration_4(db: sqlite_utils.Database) -> None:
     """Partners: embargoes on articles, partner credentials (hashes only) and daily usage.
 
     An embargoed article is published at its embargo time (``published >= embargo_until``), so
@@ -112,7 +140,12 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -153,6 +186,38 @@ class Schema(Connection):
         """True when the database answers a trivial query and has the current schema."""
         self.conn.execute("SELECT count(*) FROM meta").fetchone()
         return self.schema_version == SCHEMA_VERSION
+
+    def write_problem(self, *, min_free_bytes: int = 0, lock_wait: float | None = None) -> str | None:
+        """Why a write would fail now ('read-only', 'disk full', 'locked', ...), or None. Writes
+        nothing: the file system is asked about the database's files and free space (below
+        ``min_free_bytes`` is "disk full"); with ``lock_wait``, the write lock is taken and at
+        once given back, waiting at most that many seconds for another writer."""
+        if self.path == ":memory:":
+            return None
+        database = os.path.abspath(self.path)
+        folder = os.path.dirname(database)
+        # The folder too: SQLite creates the -wal and -shm files beside the database.
+        if not (os.access(database, os.W_OK) and os.access(folder, os.W_OK)):
+            return "read-only"
+        disk = os.statvfs(folder)
+        if disk.f_flag & os.ST_RDONLY:
+            return "read-only"
+        # Root may write into the blocks a file system reserves for it; anyone else may not.
+        free = (disk.f_bfree if os.geteuid() == 0 else disk.f_bavail) * disk.f_frsize
+        if free < min_free_bytes:
+            return "disk full"
+        if lock_wait is None or self.conn.in_transaction:
+            return None
+        try:
+            with self.lock_wait(lock_wait):
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            problem = unavailable(exc)
+            if problem is None:
+                raise
+            return problem.reason
+        return None
 
     def optimize(self) -> None:
         """After a bulk write: merge the search index's segments (one search word otherwise costs

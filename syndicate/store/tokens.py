@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from .connection import Connection, IdempotencyConflict, to_db
+from .connection import Connection, IdempotencyConflict, StoreUnavailable, to_db
 
 IDEMPOTENCY_DAYS = 7  # keys are a retry aid, not an archive: far longer than any client retries
 
@@ -52,11 +52,16 @@ class Tokens(Connection):
         row = self.conn.execute("SELECT last_used FROM tokens WHERE name = ?", (name,)).fetchone()
         if row is None or (row["last_used"] is not None and row["last_used"] >= stale):
             return
-        with self.transaction():
-            self.conn.execute(
-                "UPDATE tokens SET last_used = ? WHERE name = ? AND (last_used IS NULL OR last_used < ?)",
-                (to_db(now), name, stale),
-            )
+        # Bookkeeping, not the request's purpose: never wait for another writer's lock, and skip
+        # it when the database cannot be written (a read must still answer).
+        try:
+            with self.lock_wait(0), self.transaction():
+                self.conn.execute(
+                    "UPDATE tokens SET last_used = ? WHERE name = ? AND (last_used IS NULL OR last_used < ?)",
+                    (to_db(now), name, stale),
+                )
+        except StoreUnavailable:
+            pass
 
     def idempotent(
         self, token_name: str, key: str, request_hash: str, perform: Callable[[], tuple[int, str]]
