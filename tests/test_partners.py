@@ -279,3 +279,16 @@ def test_public_full_keeps_the_readers_choice_and_json_feeds_follow_the_level(tm
     assert "content_html" not in json.loads(client.get("/feed/json/?content=summary").data)["items"][0]
     category_items = json.loads(client.get("/category/world/feed/json/?content=full").data)["items"]
     assert "content_html" not in category_items[0] and "content_text" in category_items[0]
+
+
+def test_a_secret_url_never_reaches_the_subscriber_counts(site):
+    from syndicate.subscribers import feed_counter
+
+    secret = add_partner(site, "agency")
+    assert site.test_client().get(f"/partner/{secret}/feed/atom/").status_code == 200
+    counter = feed_counter(site)
+    assert counter is not None and counter.flush() >= 1
+    with sqlite3.connect(site.config["DATABASE"]) as conn:
+        paths = [row[0] for row in conn.execute("SELECT path FROM feed_days")]
+        dump = "\n".join(conn.iterdump())
+    assert "/feed/atom/" in paths and secret not in dump
