@@ -18,17 +18,17 @@ Where things are found:
 from __future__ import annotations
 
 import os
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, send_from_directory
 from werkzeug.exceptions import NotFound
 
+from .version import __version__  # noqa: F401  (syndicate.__version__)
+
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
 INSTANCE_ENV = "SYNDICATE_INSTANCE"
-__version__ = version("syndicate")  # written once, in pyproject.toml
 
 
 def resource_folder(name: str) -> Path:
@@ -66,6 +66,9 @@ class Syndicate(Flask):
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import (
         api,
+        api_partners,  # noqa: F401  (adds its route to the API blueprint)
+        api_stats,  # noqa: F401  (adds its routes to the API blueprint)
+        api_terms,  # noqa: F401  (likewise)
         cache,
         db,
         errors,

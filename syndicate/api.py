@@ -462,7 +462,6 @@ def json_routing_errors() -> Response | None:
 
 
 def init_app(app: Flask) -> None:
-    from . import api_stats, api_terms  # noqa: F401  (they add their routes to bp)
 
     app.register_blueprint(bp)
     app.before_request(json_routing_errors)

@@ -104,22 +104,12 @@ def demo_command(count: int, seed: int, until: str | None, language: str) -> Non
 
 
 # Seconds a command waits at exit for the proxies to take its purge (retries included).
-PURGE_FLUSH = 30.0
-
-
 def _purge_everything() -> None:
-    """After a bulk write from the command line: purge every keyed response at the proxies,
-    and wait (bounded) for it, since the process exits next."""
+    """After a bulk write: purge the proxies (bounded wait), warn when one did not take it."""
     from . import purge
 
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    sender = purge.purger(app)
-    if sender is not None:
-        purge.everything_changed(app)
-        if not sender.flush(PURGE_FLUSH):
-            click.echo(
-                "Warning: a caching proxy did not take the purge (see the log); it may show old pages.", err=True
-            )
+    if not purge.everything_changed_before_exit(current_app._get_current_object()):  # type: ignore[attr-defined]
+        click.echo(purge.UNPURGED_WARNING, err=True)
 
 
 # A progress bar only when an import is long enough for one to help (by the source's unit).
@@ -223,7 +213,7 @@ def purge_command(keys: tuple[str, ...], everything: bool) -> None:
     if not wanted or any(not k.isascii() or not k.isprintable() or " " in k or "," in k for k in wanted):
         raise click.ClickException("give surrogate keys (printable ASCII, no spaces or commas), or --all")
     purge.send(app, wanted, wait=False)
-    if not sender.flush(PURGE_FLUSH):
+    if not sender.flush(purge.COMMAND_FLUSH):
         raise click.ClickException("a proxy did not take the purge (see the log)")
     click.echo(f"Purged {' '.join(sorted(wanted))} at {len(sender.targets)} target(s).")
 

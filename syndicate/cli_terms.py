@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from .db import get_store
@@ -57,13 +58,22 @@ def _extra_options(kind: str):
 
 def term_group(kind: str) -> click.Group:
     """The command group of one kind of term."""
-    plural = PLURAL[kind]
 
-    @click.group(kind, help=f"Create, list, rename and delete {plural}.")
+    @click.group(kind, help=f"Create, list, rename and delete {PLURAL[kind]}.")
     def group() -> None:
         pass
 
-    @group.command("add")
+    for command in (_add_command, _list_command, _rename_command, _delete_command):
+        group.add_command(command(kind))
+    if kind == "category":
+        group.add_command(move_category)
+    if kind == "tag":
+        group.add_command(merge_tags)
+    return group
+
+
+def _add_command(kind: str) -> click.Command:
+    @click.command("add")
     @click.argument("name")
     @click.option("--slug", help=f"Its address /{kind}/SLUG/ (default: made from the name).")
     @_extra_options(kind)
@@ -77,7 +87,13 @@ def term_group(kind: str) -> click.Group:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Added {kind} {record['slug']!r} ({record['name']}).")
 
-    @group.command("list")
+    return add
+
+
+def _list_command(kind: str) -> click.Command:
+    plural = PLURAL[kind]
+
+    @click.command("list")
     @with_appcontext
     def list_() -> None:
         """Slug, name, how many articles (any status) and the other fields of each."""
@@ -87,7 +103,11 @@ def term_group(kind: str) -> click.Group:
         for record in records:
             click.echo(_describe(kind, record))
 
-    @group.command("rename")
+    return list_
+
+
+def _rename_command(kind: str) -> click.Command:
+    @click.command("rename")
     @click.argument("slug")
     @click.option("--name", help="A new display name.")
     @click.option("--new-slug", "new_slug", help="A new slug (the old addresses answer 301 to the new ones).")
@@ -104,7 +124,11 @@ def term_group(kind: str) -> click.Group:
         moved = f" (/{kind}/{slug}/ now redirects here)" if record["slug"] != slug else ""
         click.echo(f"Saved {kind} {record['slug']!r} ({record['name']}){moved}.")
 
-    @group.command("delete")
+    return rename
+
+
+def _delete_command(kind: str) -> click.Command:
+    @click.command("delete")
     @click.argument("slug")
     @click.option("--move-to", "move_to", metavar="OTHER", help=f"Move its articles to this {kind} first.")
     @with_appcontext
@@ -129,11 +153,7 @@ def term_group(kind: str) -> click.Group:
         + ("It is taken off its articles (or merged into OTHER with --move-to)." if kind == "tag" else "")
         + ("" if kind == "tag" else f"A {kind} that still has articles is refused unless --move-to OTHER.")
     )
-    if kind == "category":
-        group.add_command(move_category)
-    if kind == "tag":
-        group.add_command(merge_tags)
-    return group
+    return delete
 
 
 @click.command("move")
@@ -169,6 +189,7 @@ TERM_COMMANDS = [term_group(kind) for kind in ("category", "tag", "author")]
 
 def _purge_proxies() -> None:
     """A term change shows on many pages: purge every keyed response at the caching proxies."""
-    from .cli import _purge_everything
+    from . import purge
 
-    _purge_everything()
+    if not purge.everything_changed_before_exit(current_app._get_current_object()):  # type: ignore[attr-defined]
+        click.echo(purge.UNPURGED_WARNING, err=True)

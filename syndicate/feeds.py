@@ -34,6 +34,7 @@ from .cache.keys import cache_key, canonical_query
 from .content import absolutize_html, xml_safe
 from .db import get_store
 from .feedwriters import Category, FeedDoc, FeedItem, Image
+from .limits import SEARCH_MAX_PAGE
 from .models import Article, Scope
 from .negotiation import (
     BROWSER_FEED_TYPE,
@@ -45,6 +46,8 @@ from .negotiation import (
     VARY_ACCEPT,
     wants_browser_feed,
 )
+from .searchgate import search_slot
+from .store.search import SearchTooBroad
 from .urls import absolute, feed_path, moved_term_url, scope_path
 
 FEED_CSP = (
@@ -148,6 +151,7 @@ def feed_item(article: Article, full: bool) -> FeedItem:
         image=image,
         # Only partners' listings hold articles under embargo: marked while it lasts.
         embargo_until=article.embargo_until if article.under_embargo(datetime.now(UTC)) else None,
+        language=article.language,
     )
 
 
@@ -246,19 +250,28 @@ def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> R
 
 
 def search_feed(fmt: str) -> Response:
-    """Full-text search results as a feed (ranked; paged with ``?page=n``)."""
+    """Full-text search results as a feed (ranked; paged with ``?page=n``). A search too broad
+    to answer in time is a valid feed without items, status 422, saying so in its subtitle."""
     q = xml_safe(request.args.get("q", "")).strip()[:MAX_QUERY]
     if not q:
         abort(404)
     scope = Scope("search", q)
     number = _page_number()
     size = current_app.config["FEED_ITEMS"]
-    hits, total = get_store().search(q, number, size)
-    last = max(1, math.ceil(total / size))
-    if number > last:
+    try:
+        with search_slot():
+            results = get_store().search(q, number, size, count_cap=size * SEARCH_MAX_PAGE)
+    except SearchTooBroad:
+        doc = _new_doc(scope, fmt, [], _doc_url(scope, fmt, 1))
+        doc.subtitle = "This search matches too much to answer in time: add a word to narrow it."
+        response = _respond(doc, fmt)
+        response.status_code = 422
+        return response
+    last = max(1, math.ceil(results.total / size))
+    if number > last or number > SEARCH_MAX_PAGE:
         abort(404)
-    surrogate.shows(scope, [h.article for h in hits])
-    doc = _new_doc(scope, fmt, [h.article for h in hits], _doc_url(scope, fmt, number))
+    surrogate.shows(scope, [h.article for h in results.hits])
+    doc = _new_doc(scope, fmt, [h.article for h in results.hits], _doc_url(scope, fmt, number))
     doc.links = _paging_links(scope, fmt, number, last)
     return _respond(doc, fmt)
 

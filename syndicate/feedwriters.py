@@ -32,14 +32,15 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from . import __version__
 from .content import xml_safe
+from .version import __version__
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 FH_NS = "http://purl.org/syndication/history/1.0"
 SYN_NS = "urn:syndicate:feed-extensions:1"  # our own namespace (embargo marks)
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 GENERATOR = "Syndicate"
 
@@ -79,6 +80,7 @@ class FeedItem:
     published: datetime
     updated: datetime
     image: Image | None = None
+    language: str = ""  # BCP 47 when it differs from the feed's; "" = the feed's language
     embargo_until: datetime | None = None  # set only on partner feeds, while under embargo
 
 
@@ -175,6 +177,7 @@ class SynEntryExtension(BaseEntryExtension):
     def __init__(self) -> None:
         self.image: Image | None = None
         self.creator = ""
+        self.language = ""
         self.links: list[dict[str, str]] = []
         self.embargo_until: datetime | None = None
 
@@ -206,6 +209,8 @@ class SynEntryExtension(BaseEntryExtension):
             entry.remove(old)
         for data in self.links:
             etree.SubElement(entry, "link", data)
+        if self.language:
+            entry.set(XML_LANG, self.language)
         self._media(entry)
         if self.embargo_until is not None:
             embargo_mark(entry, self.embargo_until)
@@ -250,6 +255,7 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
         alternate = {"href": s(item.url), "rel": "alternate", "type": "text/html"}
         fe.link(dict(alternate))
         fe.syn.links = [alternate]
+        fe.syn.language = s(item.language)
         if item.author_name:
             author = {"name": s(item.author_name)}
             if item.author_url:
@@ -339,6 +345,8 @@ def write_json(doc: FeedDoc) -> bytes:
             "date_published": _rfc3339(item.published),
             "date_modified": _rfc3339(item.updated),
         }
+        if item.language:
+            out["language"] = s(item.language)
         if item.content_html is not None:
             out["content_html"] = s(item.content_html)
         else:

@@ -121,5 +121,5 @@ def init_app(app: Flask) -> None:
     # of the request's locale at every string (a quarter of a listing's render time).
     translations = Translations.load(str(TRANSLATIONS), [app.config["SITE_LANGUAGE"].replace("-", "_")])
     app.jinja_env.install_gettext_translations(translations, newstyle=True)
-    app.jinja_env.filters.update(long_date=long_date, long_datetime=long_datetime, number=number)
+    app.jinja_env.filters.update(long_date=long_date, long_datetime=long_datetime, number=number, direction=direction)
     app.jinja_env.globals.update(text_direction=lambda: direction(current_app.config["SITE_LANGUAGE"]))

@@ -19,6 +19,7 @@ MAX_TAGS = 50
 MAX_PREVIOUS_SLUGS = 100
 MAX_TERM_DESCRIPTION = 5000  # a category's description, an author's bio
 MAX_TERM_POSITION = 1_000_000  # a category's place in the navigation
+MAX_LANGUAGE_TAG = 35  # a BCP 47 tag (RFC 5646 advises supporting at least 35 characters)
 
 # Every integer the API takes is range-checked before it reaches SQLite, whose INTEGER is a
 # signed 64-bit number (a bigger Python int raises OverflowError deep in a query).
@@ -33,6 +34,10 @@ MAX_IMAGE_LENGTH = 2**53 - 1
 SEARCH_MAX_QUERY = 200
 SEARCH_MAX_PAGE = 100
 SEARCH_MAX_TERMS = 12  # words of a query that reach the full-text index; the rest are ignored
+SEARCH_MIN_PREFIX = 3  # characters before a '*' (a shorter word beginning is searched as a word)
+SEARCH_PHRASE_TOKENS = 16  # index tokens of one word (a long Chinese word is a phrase of bigrams)
+SEARCH_TIME_LIMIT = 0.5  # seconds of CPU a search may take before it is stopped as too broad
+SEARCH_MAX_CONCURRENT = 2  # uncached searches running at once per process; more get 503
 
 # The API's article list.
 API_DEFAULT_LIMIT = 20

@@ -54,6 +54,7 @@ class Article:
     status: str
     created_by: str = ""
     updated_by: str = ""
+    language: str = ""  # BCP 47; "" = the site's language
     # Partners only until then; ``published`` is never earlier (the public sees it from then).
     embargo_until: datetime | None = None
 

@@ -85,6 +85,7 @@ ARTICLE = {
         "created_by": {"type": "string", "description": "the name of the token that created it"},
         "updated_by": {"type": "string", "description": "the name of the token that last changed it"},
         "etag": {"type": "string", "description": "send it back in If-Match to update only this version"},
+        "language": {"type": "string", "description": "BCP 47; absent when the article is in the site's language"},
     },
 }
 
@@ -130,6 +131,200 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in codes}
 
 
+def _list_articles() -> dict[str, Any]:
+    return {
+        "operationId": "listArticles",
+        "summary": "Articles of any status, ordered by last change (cursor-paged)",
+        "parameters": [
+            {
+                "name": "status",
+                "in": "query",
+                "schema": {"type": "string", "enum": ["draft", "published", "scheduled"]},
+            },
+            {"name": "category", "in": "query", "schema": {"type": "string"}},
+            {"name": "author", "in": "query", "schema": {"type": "string"}},
+            {"name": "updated_since", "in": "query", "schema": DATE_TIME},
+            {
+                "name": "order",
+                "in": "query",
+                "schema": {"type": "string", "enum": ["updated", "-updated"], "default": "updated"},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": limits.API_MAX_LIMIT,
+                    "default": limits.API_DEFAULT_LIMIT,
+                },
+            },
+            {
+                "name": "cursor",
+                "in": "query",
+                "description": "the `next` value of the previous page",
+                "schema": {"type": "string"},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "one page; `next` is null on the last page",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticleList"}}},
+            },
+            **_errors(400, 401, 422),
+        },
+    }
+
+
+def _create_article(body: dict[str, Any], write_errors: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "operationId": "createArticle",
+        "summary": "Create an article, or replace the one with the same guid",
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "retrying with the same key and body returns the first response; "
+                "the same key with another body is refused (422)",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": limits.MAX_IDEMPOTENCY_KEY,
+                    "pattern": "^[!-~]+$",
+                },
+            },
+        ],
+        "requestBody": body,
+        "responses": {
+            "201": {
+                **_article_response("created"),
+                "headers": {
+                    "Location": {"schema": {"type": "string"}},
+                    "ETag": {"schema": {"type": "string"}},
+                },
+            },
+            "200": _article_response("an article with this guid existed and was replaced"),
+            **write_errors,
+        },
+    }
+
+
+def _article(
+    ref: dict[str, Any], if_match: dict[str, Any], body: dict[str, Any], write_errors: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "parameters": [ref],
+        "get": {
+            "operationId": "getArticle",
+            "summary": "One article (drafts and scheduled ones too)",
+            "responses": {"200": _article_response("the article"), **_errors(401, 404)},
+        },
+        "put": {
+            "operationId": "replaceArticle",
+            "summary": "Replace an article (fields left out are reset; guid, slug and published are kept)",
+            "parameters": [if_match],
+            "requestBody": body,
+            "responses": {"200": _article_response("the new version"), **write_errors, **_errors(404, 412)},
+        },
+        "patch": {
+            "operationId": "updateArticle",
+            "summary": 'Change some fields (null clears one); {"status": "draft"} unpublishes',
+            "parameters": [if_match],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticlePatch"}}},
+            },
+            "responses": {"200": _article_response("the new version"), **write_errors, **_errors(404, 412)},
+        },
+        "delete": {
+            "operationId": "deleteArticle",
+            "summary": "Delete an article for good (to unpublish, PATCH status to draft)",
+            "parameters": [if_match],
+            "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404, 412)},
+        },
+    }
+
+
+def _index_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/": {
+            "get": {
+                "operationId": "index",
+                "summary": "Links to the articles collection and this document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "links",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["articles", "openapi"],
+                                    "properties": {
+                                        "articles": {"type": "string", "format": "uri"},
+                                        "openapi": {"type": "string", "format": "uri"},
+                                    },
+                                    "additionalProperties": False,
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def _components(categories: list[str]) -> dict[str, Any]:
+    return {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Article": ARTICLE,
+            "ArticleList": {
+                "type": "object",
+                "required": ["articles", "next"],
+                "additionalProperties": False,
+                "properties": {
+                    "articles": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
+                    "next": {"type": "string", "nullable": True},
+                },
+            },
+            "ArticleInput": _input_schema(categories, partial=False),
+            "ArticlePatch": _input_schema(categories, partial=True),
+            "Error": ERROR,
+            **openapi_terms.schemas(),
+        },
+        "responses": {
+            "E400": _error("malformed JSON, header or cursor"),
+            "E401": _error(
+                "missing, unknown or revoked token",
+                **{"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+            ),
+            "E403": _error("the token is read-only"),
+            "E404": _error("no such article, category, tag or author"),
+            "E409": _error("the slug is taken, or the term still has articles (give move_to)"),
+            "E412": _error("If-Match does not match the article's current ETag"),
+            "E413": _error("the body is larger than MAX_CONTENT_LENGTH"),
+            "E415": _error("the body is not JSON"),
+            "E422": _error("invalid fields (each named in `fields`), or a reused Idempotency-Key"),
+        },
+    }
+
+
 def document(app: Flask, store: Store) -> dict[str, Any]:
     categories = [t.slug for t in store.terms("category")]
     ref = {
@@ -170,184 +365,11 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
         "servers": [{"url": app.config["SITE_URL"]}],
         "security": [{"bearer": []}],
         "paths": {
-            "/api/v1/articles": {
-                "get": {
-                    "operationId": "listArticles",
-                    "summary": "Articles of any status, ordered by last change (cursor-paged)",
-                    "parameters": [
-                        {
-                            "name": "status",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": ["draft", "published", "scheduled"]},
-                        },
-                        {"name": "category", "in": "query", "schema": {"type": "string"}},
-                        {"name": "author", "in": "query", "schema": {"type": "string"}},
-                        {"name": "updated_since", "in": "query", "schema": DATE_TIME},
-                        {
-                            "name": "order",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": ["updated", "-updated"], "default": "updated"},
-                        },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": limits.API_MAX_LIMIT,
-                                "default": limits.API_DEFAULT_LIMIT,
-                            },
-                        },
-                        {
-                            "name": "cursor",
-                            "in": "query",
-                            "description": "the `next` value of the previous page",
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "one page; `next` is null on the last page",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticleList"}}},
-                        },
-                        **_errors(400, 401, 422),
-                    },
-                },
-                "post": {
-                    "operationId": "createArticle",
-                    "summary": "Create an article, or replace the one with the same guid",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "description": "retrying with the same key and body returns the first response; "
-                            "the same key with another body is refused (422)",
-                            "schema": {
-                                "type": "string",
-                                "minLength": 1,
-                                "maxLength": limits.MAX_IDEMPOTENCY_KEY,
-                                "pattern": "^[!-~]+$",
-                            },
-                        },
-                    ],
-                    "requestBody": body,
-                    "responses": {
-                        "201": {
-                            **_article_response("created"),
-                            "headers": {
-                                "Location": {"schema": {"type": "string"}},
-                                "ETag": {"schema": {"type": "string"}},
-                            },
-                        },
-                        "200": _article_response("an article with this guid existed and was replaced"),
-                        **write_errors,
-                    },
-                },
-            },
-            "/api/v1/articles/{ref}": {
-                "parameters": [ref],
-                "get": {
-                    "operationId": "getArticle",
-                    "summary": "One article (drafts and scheduled ones too)",
-                    "responses": {"200": _article_response("the article"), **_errors(401, 404)},
-                },
-                "put": {
-                    "operationId": "replaceArticle",
-                    "summary": "Replace an article (fields left out are reset; guid, slug and published are kept)",
-                    "parameters": [if_match],
-                    "requestBody": body,
-                    "responses": {"200": _article_response("the new version"), **write_errors, **_errors(404, 412)},
-                },
-                "patch": {
-                    "operationId": "updateArticle",
-                    "summary": 'Change some fields (null clears one); {"status": "draft"} unpublishes',
-                    "parameters": [if_match],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticlePatch"}}},
-                    },
-                    "responses": {"200": _article_response("the new version"), **write_errors, **_errors(404, 412)},
-                },
-                "delete": {
-                    "operationId": "deleteArticle",
-                    "summary": "Delete an article for good (to unpublish, PATCH status to draft)",
-                    "parameters": [if_match],
-                    "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404, 412)},
-                },
-            },
+            "/api/v1/articles": {"get": _list_articles(), "post": _create_article(body, write_errors)},
+            "/api/v1/articles/{ref}": _article(ref, if_match, body, write_errors),
             **openapi_terms.paths(),
-            "/api/v1/": {
-                "get": {
-                    "operationId": "index",
-                    "summary": "Links to the articles collection and this document",
-                    "security": [],
-                    "responses": {
-                        "200": {
-                            "description": "links",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["articles", "openapi"],
-                                        "properties": {
-                                            "articles": {"type": "string", "format": "uri"},
-                                            "openapi": {"type": "string", "format": "uri"},
-                                        },
-                                        "additionalProperties": False,
-                                    }
-                                }
-                            },
-                        }
-                    },
-                }
-            },
+            **_index_paths(),
             **partner_usage.openapi_paths(),
-            "/api/v1/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {
-                        "200": {
-                            "description": "OpenAPI 3",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
-                    },
-                }
-            },
         },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Article": ARTICLE,
-                "ArticleList": {
-                    "type": "object",
-                    "required": ["articles", "next"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "articles": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
-                        "next": {"type": "string", "nullable": True},
-                    },
-                },
-                "ArticleInput": _input_schema(categories, partial=False),
-                "ArticlePatch": _input_schema(categories, partial=True),
-                "Error": ERROR,
-                **openapi_terms.schemas(),
-            },
-            "responses": {
-                "E400": _error("malformed JSON, header or cursor"),
-                "E401": _error(
-                    "missing, unknown or revoked token",
-                    **{"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
-                ),
-                "E403": _error("the token is read-only"),
-                "E404": _error("no such article, category, tag or author"),
-                "E409": _error("the slug is taken, or the term still has articles (give move_to)"),
-                "E412": _error("If-Match does not match the article's current ETag"),
-                "E413": _error("the body is larger than MAX_CONTENT_LENGTH"),
-                "E415": _error("the body is not JSON"),
-                "E422": _error("invalid fields (each named in `fields`), or a reused Idempotency-Key"),
-            },
-        },
+        "components": _components(categories),
     }

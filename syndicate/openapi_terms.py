@@ -46,18 +46,18 @@ def term_output_schema(kind: str) -> dict[str, Any]:
     return {"type": "object", "required": list(properties), "additionalProperties": False, "properties": properties}
 
 
-def _term_paths(kind: str) -> dict[str, Any]:
-    plural = PLURAL[kind]
-    name = kind.capitalize()
-    names = plural.capitalize()
-    slug = {
+def _slug_parameter(kind: str) -> dict[str, Any]:
+    return {
         "name": "slug",
         "in": "path",
         "required": True,
         "description": f"the {kind}'s slug (percent-encoded in another script)",
         "schema": {"type": "string", "minLength": 1},
     }
-    move_to = {
+
+
+def _move_to_parameter(kind: str) -> dict[str, Any]:
+    return {
         "name": "move_to",
         "in": "query",
         "required": False,
@@ -65,8 +65,10 @@ def _term_paths(kind: str) -> dict[str, Any]:
         f"redirect there{' (a merge)' if kind == 'tag' else ''}",
         "schema": {"type": "string", "minLength": 1, "maxLength": limits.MAX_SLUG},
     }
-    write_errors = _errors(400, 401, 403, 413, 415, 422)
-    deleted = {
+
+
+def _deleted_schema() -> dict[str, Any]:
+    return {
         "type": "object",
         "required": ["deleted", "articles", "moved_to"],
         "additionalProperties": False,
@@ -81,6 +83,13 @@ def _term_paths(kind: str) -> dict[str, Any]:
             "moved_to": {"type": "string", "nullable": True},
         },
     }
+
+
+def _term_paths(kind: str) -> dict[str, Any]:
+    plural = PLURAL[kind]
+    name = kind.capitalize()
+    names = plural.capitalize()
+    write_errors = _errors(400, 401, 403, 413, 415, 422)
     body = {"required": True, "content": {"application/json": {"schema": _ref(f"{name}Input")}}}
     patch = {"required": True, "content": {"application/json": {"schema": _ref(f"{name}Patch")}}}
     if kind == "tag":
@@ -113,7 +122,7 @@ def _term_paths(kind: str) -> dict[str, Any]:
             },
         },
         f"/api/v1/{plural}/{{slug}}": {
-            "parameters": [slug],
+            "parameters": [_slug_parameter(kind)],
             "get": {
                 "operationId": f"get{name}",
                 "summary": f"One {kind}",
@@ -128,8 +137,8 @@ def _term_paths(kind: str) -> dict[str, Any]:
             "delete": {
                 "operationId": f"delete{name}",
                 "summary": delete_summary,
-                "parameters": [move_to],
-                "responses": {"200": _json("deleted", deleted), **_errors(401, 403, 404, 409, 422)},
+                "parameters": [_move_to_parameter(kind)],
+                "responses": {"200": _json("deleted", _deleted_schema()), **_errors(401, 403, 404, 409, 422)},
             },
         },
     }

@@ -6,7 +6,7 @@
 - ``RateLimits``: a token bucket per partner in each process's memory: ``rate`` requests a
   minute (the partner's own, else ``PARTNER_RATE_PER_MINUTE``), bursts up to a minute's worth;
   over it, 429 with ``Retry-After``. With several processes each keeps its own buckets.
-- ``GET /api/v1/partners/usage`` (a read token): the usage per partner and day.
+- ``GET /api/v1/partners/usage`` (a read token; ``api_partners``): the usage per partner and day.
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Flask
 
 from .config import ConfigError
-from .db import get_store
-from .errors import json_error, json_response
 from .store import Store
 
 log = logging.getLogger("syndicate.partners")
@@ -138,27 +136,6 @@ def rate_limits(app: Flask) -> RateLimits:
 
 # ---------------------------------------------------------------------------------- the API
 
-bp = Blueprint("partners_api", __name__, url_prefix="/api/v1/partners")
-
-
-@bp.get("/usage")
-def usage_view() -> Response:
-    """Usage per partner and day for the last ``days`` days (default 7), newest first."""
-    from .api import ApiError, authenticate
-
-    try:
-        authenticate(write=False)
-    except ApiError as exc:
-        return json_error(exc.status, exc.message, exc.fields, exc.headers)
-    raw = request.args.get("days", "7")
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_USAGE_DAYS):
-        return json_error(400, "malformed query", {"days": f"a whole number from 1 to {MAX_USAGE_DAYS}"})
-    partner = request.args.get("partner") or None
-    usage(current_app).flush()  # this process's latest counts; others' follow within their interval
-    since = (datetime.now(UTC).date() - timedelta(days=int(raw) - 1)).isoformat()
-    rows = get_store().partner_usage(since, partner)
-    return json_response({"since": since, "usage": rows})
-
 
 def openapi_paths() -> dict[str, Any]:
     """This blueprint in the OpenAPI document (``openapi.py`` merges it in)."""
@@ -224,4 +201,3 @@ def init_app(app: Flask) -> None:
     atexit.register(tally.close)
     app.extensions["syndicate.partner_usage"] = tally
     app.extensions["syndicate.partner_rates"] = RateLimits(rate)
-    app.register_blueprint(bp)

@@ -275,6 +275,20 @@ def everything_changed(app: Flask) -> None:
     send(app, {surrogate.ALL})
 
 
+COMMAND_FLUSH = 30.0  # seconds a command waits for its purges before it exits
+UNPURGED_WARNING = "Warning: a caching proxy did not take the purge (see the log); it may show old pages."
+
+
+def everything_changed_before_exit(app: Flask) -> bool:
+    """After a bulk write from the command line: purge every keyed response and wait (bounded),
+    since the process exits next. False when a proxy did not take it in time."""
+    sender = purger(app)
+    if sender is None:
+        return True
+    everything_changed(app)
+    return sender.flush(COMMAND_FLUSH)
+
+
 # ------------------------------------------------------------------------------ on schedule
 
 

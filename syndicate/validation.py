@@ -49,6 +49,7 @@ class ArticleRecord:
     status: str
     published: datetime
     updated: datetime
+    language: str = ""  # BCP 47; "" = the site's language
     embargo_until: datetime | None = None  # see EMBARGO_DESCRIPTION
 
     def __post_init__(self) -> None:
@@ -303,6 +304,43 @@ class Status:
 
 
 @dataclass(frozen=True)
+class LanguageTag:
+    """A BCP 47 language tag that CLDR knows ('fa', 'pt-BR', 'zh-Hant'); empty = inherit."""
+
+    def clean(self, value: Any, **_: Any) -> str:
+        if value is None or value == "":
+            return ""
+        from babel import Locale, UnknownLocaleError
+
+        if not isinstance(value, str) or len(value) > limits.MAX_LANGUAGE_TAG:
+            raise ValueError("must be a language tag such as en, fa, ar or pt-BR")
+        tag = value.strip().replace("_", "-")
+        try:
+            Locale.parse(tag, sep="-")
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise ValueError(f"must be a language tag such as en, fa, ar or pt-BR, got {tag!r}") from None
+        return tag
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "maxLength": limits.MAX_LANGUAGE_TAG,
+            "description": "BCP 47 language of this article (sets lang/dir on its page and in feeds);"
+            " empty or absent: the site's language",
+            "example": "fa",
+        }
+
+
+def source_language(value: Any) -> str:
+    """An importer's reading of a source's language for one item: the tag when valid, else ''
+    (inherit the site's), so a bad tag never costs the article."""
+    try:
+        return LanguageTag().clean(value)
+    except ValueError:
+        return ""
+
+
+@dataclass(frozen=True)
 class Moment:
     description: str = ""
 
@@ -338,6 +376,7 @@ INPUT: dict[str, Any] = {
     "status": Status(),
     "previous_slugs": SlugList(),
     "embargo_until": Moment(EMBARGO_DESCRIPTION),
+    "language": LanguageTag(),
 }
 FIELDS = frozenset(INPUT)
 REQUIRED = ("title",)
@@ -440,6 +479,7 @@ def record_from_article(article, previous_slugs: list[str] | tuple[str, ...] = (
         "published": article.published.isoformat(),
         "updated": article.updated.isoformat(),
         "status": article.status,
+        **({"language": article.language} if article.language else {}),
         **({"previous_slugs": list(previous_slugs)} if previous_slugs else {}),
         **({"embargo_until": article.embargo_until.isoformat()} if article.embargo_until else {}),
     }

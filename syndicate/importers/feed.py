@@ -30,6 +30,7 @@ from typing import Any
 import feedparser
 
 from .. import content
+from ..validation import source_language
 from .records import Context, Entry, ImportFailed, Parsed, derived_guid, slug_from_url, term_name, whole_number
 from .sources import Source
 from .wxr import autop
@@ -51,6 +52,13 @@ def parse(src: Source, ctx: Context) -> Parsed:
         ctx.warn("", f"{src.name} is not well-formed ({problem}); importing the {len(entries)} entries recovered")
     elif not entries and not parsed.get("version"):
         raise ImportFailed(f"{src.name} is not an RSS or Atom feed")
+    feed_language = (parsed.get("feed") or {}).get("language")
+    for entry in entries:
+        # RSS: dc:language on the item. Atom: an xml:lang on the entry itself (feedparser hands
+        # down the feed's, so only one that differs from the feed's was set on the entry).
+        own = (entry.get("title_detail") or {}).get("language")
+        if not entry.get("language") and own and own != feed_language and parsed.get("version", "").startswith("atom"):
+            entry["language"] = own
     return Parsed(_entries(entries), length=len(entries), unit="items")
 
 
@@ -121,6 +129,7 @@ def entry_record(entry: Any, where: str = "", warnings: list[str] | None = None)
         "published": published,
         "updated": updated or published,
         "status": "published",
+        "language": source_language(entry.get("language")),
     }
     record.update(_image(entry))
     return record

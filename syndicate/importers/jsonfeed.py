@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import content
+from ..validation import source_language
 from .feed import paragraphs
 from .records import Context, Entry, ImportFailed, Parsed, derived_guid, slug_from_url, term_name
 from .sources import Source, wide_encoding
@@ -114,6 +115,7 @@ def item_record(item: dict[str, Any], where: str = "", warnings: list[str] | Non
         "published": published,
         "updated": updated,
         "status": "published",
+        "language": source_language(item.get("language")),
     }
     record.update(_image(item))
     return record

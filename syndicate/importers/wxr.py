@@ -43,6 +43,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from .. import content
+from ..validation import source_language
 from .records import Context, Entry, ImportFailed, Parsed, derived_guid
 from .sources import Source, as_utf8_xml
 
@@ -200,8 +201,11 @@ def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments, warn
     updated = _text(el, f"{w}post_modified_gmt")
     updated = updated + "+00:00" if _dated(updated) and published else None
 
-    categories, tags = [], []
+    categories, tags, language = [], [], ""
     for cat in el.iterfind("category"):
+        if cat.get("domain") == "language":  # Polylang's per-post language (WordPress has none)
+            language = language or source_language(cat.get("nicename") or cat.text)
+            continue
         name = content.clean_name(cat.text or "")
         if not name:
             continue
@@ -234,6 +238,7 @@ def _post(el, ctx: Context, wp: str, excerpt_ns: str, authors, attachments, warn
         "published": published,
         "updated": updated,
         "status": status,
+        "language": language,
     }
     for meta in el.iterfind(f"{w}postmeta"):
         if _text(meta, f"{w}meta_key") == "_thumbnail_id":

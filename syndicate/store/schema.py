@@ -15,7 +15,7 @@ import sqlite_utils
 
 from .connection import Connection, StoreError, transaction, unavailable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -119,6 +119,54 @@ def _migration_3(db: sqlite_utils.Database) -> None:
 
 
 def _migration_4(db: sqlite_utils.Database) -> None:
+    """Search in every script, and cheap at any selectivity; each article's own language.
+
+    The full-text index reads its text through ``articles_search``: each column's folded form
+    (textnorm.index_text: Persian/Arabic variants met, unspaced scripts cut into bigrams), kept in
+    ``fts_*`` columns by the store's writes, NULL when folding changes nothing (ASCII text: no
+    copy, and any writer, the sqlite3 shell included, keeps the index right). The tokenizer
+    keeps combining marks inside words (Indic vowel signs, Thai marks). ``articles_visible`` lets
+    a search check visibility without reading the wide article rows. ``language`` is a BCP 47
+    tag, '' meaning the site's language. The index is rebuilt from the articles.
+    """
+    from .. import textnorm
+
+    db.conn.create_function("syn_fold", 1, textnorm.index_text, deterministic=True)
+    columns = {"title": "fts_title", "summary": "fts_summary", "body_text": "fts_body"}
+    names = ", ".join(columns)
+    new = ", ".join(f"coalesce(new.{f}, new.{c})" for c, f in columns.items())
+    old = ", ".join(f"coalesce(old.{f}, old.{c})" for c, f in columns.items())
+    delete = f"INSERT INTO articles_fts (articles_fts, rowid, {names}) VALUES ('delete', old.id, {old});"
+    insert = f"INSERT INTO articles_fts (rowid, {names}) VALUES (new.id, {new});"
+    shadows = ", ".join(f"{f} = nullif(syn_fold({c}), {c})" for c, f in columns.items())
+    changed = " OR ".join(f"syn_fold({c}) IS NOT {c}" for c in columns)
+    db.executescript(
+        f"""
+        ALTER TABLE articles ADD COLUMN language TEXT NOT NULL DEFAULT '';
+        ALTER TABLE articles ADD COLUMN fts_title TEXT;
+        ALTER TABLE articles ADD COLUMN fts_summary TEXT;
+        ALTER TABLE articles ADD COLUMN fts_body TEXT;
+        DROP TRIGGER IF EXISTS articles_ai;
+        DROP TRIGGER IF EXISTS articles_ad;
+        DROP TRIGGER IF EXISTS articles_au;
+        DROP TABLE IF EXISTS articles_fts;
+        UPDATE articles SET {shadows} WHERE {changed};
+        CREATE INDEX articles_visible ON articles (id, status, published);
+        CREATE VIEW articles_search AS
+            SELECT id, {", ".join(f"coalesce({f}, {c}) AS {c}" for c, f in columns.items())} FROM articles;
+        CREATE VIRTUAL TABLE articles_fts USING fts5 ({names}, content='articles_search',
+            content_rowid='id', tokenize="porter unicode61 remove_diacritics 2 categories 'L* N* Co M*'");
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN {insert} END;
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN {delete} END;
+        CREATE TRIGGER articles_au AFTER UPDATE OF {names}, {", ".join(columns.values())} ON articles
+            BEGIN {delete} {insert} END;
+        INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+        INSERT INTO articles_fts (articles_fts) VALUES ('optimize');
+        """
+    )
+
+
+def _migration_5(db: sqlite_utils.Database) -> None:
     """Partners: embargoes on articles, partner credentials (hashes only) and daily usage.
 
     An embargoed article is published at its embargo time (``published >= embargo_until``), so
@@ -145,6 +193,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

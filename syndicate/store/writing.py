@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from .. import textnorm
 from ..limits import MAX_SLUG
 from ..models import Article
 from .articles import ARTICLE_FROM, Articles
 from .connection import to_db
 from .terms import Terms
+
+# Columns of the search index's folded text, beside the text they fold (store/schema.py).
+FTS_SHADOWS = {"title": "fts_title", "summary": "fts_summary", "body_text": "fts_body"}
 
 if TYPE_CHECKING:  # the store never calls the gate; it only takes what the gate made
     from ..validation import ArticleRecord
@@ -127,7 +131,9 @@ class Writing(Terms, Articles):
             "image_caption": r.image_caption, "image_type": r.image_type,
             "image_length": r.image_length, "author_id": author_id, "category_id": category_id,
             "published": to_db(r.published), "updated": to_db(r.updated),
-            "status": r.status, "updated_by": actor,
+            "status": r.status, "updated_by": actor, "language": r.language,
+            # The search index's folded text, where folding changes anything (store/schema.py).
+            **{shadow: textnorm.folded_or_none(getattr(r, column)) for column, shadow in FTS_SHADOWS.items()},
             "embargo_until": to_db(r.embargo_until) if r.embargo_until else None,
         }  # fmt: skip
         if existing:
@@ -162,7 +168,7 @@ class Writing(Terms, Articles):
         row = self.conn.execute(
             "SELECT a.id, a.slug, a.title, a.summary, a.body, a.body_text, a.image_url, a.image_caption,"
             " a.image_type, a.image_length, au.slug AS author, c.slug AS category, a.published, a.updated,"
-            f" a.status, a.embargo_until {ARTICLE_FROM} WHERE a.guid = ?",
+            f" a.status, a.language, a.embargo_until {ARTICLE_FROM} WHERE a.guid = ?",
             (r.guid,),
         ).fetchone()
         if row is None:
@@ -172,7 +178,7 @@ class Writing(Terms, Articles):
             "image_url": r.image_url, "image_caption": r.image_caption, "image_type": r.image_type,
             "image_length": r.image_length, "author": r.author[0] if r.author else None,
             "category": r.category[0] if r.category else None, "published": to_db(r.published),
-            "updated": to_db(r.updated), "status": r.status,
+            "updated": to_db(r.updated), "status": r.status, "language": r.language,
             "embargo_until": to_db(r.embargo_until) if r.embargo_until else None,
         }  # fmt: skip
         if any(row[column] != value for column, value in wanted.items()):
