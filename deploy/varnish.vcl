@@ -61,7 +61,7 @@ sub vcl_recv {
         return (synth(200, "Purged " + req.http.n-gone));
     }
     set req.backend_hint = app.backend();
-    if (req.url ~ "^/(api|websub)/") {
+    if (req.url ~ "^/(api|websub|partner)/") {
         return (pass);
     }
     if (req.method != "GET" && req.method != "HEAD") {

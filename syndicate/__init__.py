@@ -66,6 +66,7 @@ class Syndicate(Flask):
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import (
         api,
+        api_partners,  # noqa: F401  (adds its route to the API blueprint)
         api_stats,  # noqa: F401  (adds its routes to the API blueprint)
         api_terms,  # noqa: F401  (likewise)
         cache,
@@ -75,9 +76,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         feeds,
         health,
         i18n,
+        partners,
         purge,
         security,
         site,
+        sitemaps,
         subscribers,
         surrogate,
         websub,
@@ -107,6 +110,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     site.init_app(app)
+    sitemaps.init_app(app)
     feeds.init_app(app)
     api.init_app(app)
     websub.init_app(app)
@@ -116,6 +120,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     fediverse.init_app(app)
     security.init_app(app)
     subscribers.init_app(app)  # before the cache: its fast path counts feed requests too
+    # After subscribers (which never sees a secret URL's path), before the cache (which passes
+    # /partner/ around itself): partners' secret URLs.
+    partners.init_app(app)
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)
     fediverse.wrap(app)  # outside the cache: ActivityStreams requests never go through it

@@ -80,6 +80,7 @@ def article_json(article: Article) -> dict[str, Any]:
         "published": to_db(article.published),
         "updated": to_db(article.updated),
         "scheduled": article.status == "published" and article.published > now,
+        "embargo_until": to_db(article.embargo_until) if article.embargo_until else None,
         "created_by": article.created_by,
         "updated_by": article.updated_by,
         "etag": article_etag(article),
@@ -231,7 +232,12 @@ def decode_cursor(cursor: str) -> tuple[str, int, str]:
 def after_write(previous: Article | None, saved: Article | None) -> None:
     from . import fediverse, purge, websub
 
-    websub.notify(current_app, [a for a in (previous, saved) if a is not None])
+    # Only what the public can see (or could, before): a scheduled or embargoed article is
+    # pinged when it appears (websub.ScheduleWatcher), never before.
+    now = datetime.now(UTC)
+    public = [a for a in (previous, saved) if a is not None and a.is_public(now)]
+    if public:
+        websub.notify(current_app, public)
     fediverse.after_write(current_app, previous, saved)
     purge.article_written(current_app, get_store(), previous, saved)
 

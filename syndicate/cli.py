@@ -372,10 +372,11 @@ def token_revoke(name: str) -> None:
     click.echo(f"Token {name!r} revoked.")
 
 
+from .cli_partners import partner_group  # noqa: E402  (its own module: cli.py stays small)
 from .fediverse.cli import fediverse_group  # noqa: E402 (the commands above are defined first)
 
 COMMANDS = [init_command, demo_command, import_command, purge_command, export_command, serve_command, stats_command,
-            token_group, fediverse_group]  # fmt: skip
+            token_group, fediverse_group, partner_group]  # fmt: skip
 COMMANDS += TERM_COMMANDS  # category, tag, author (cli_terms.py)
 for _command in COMMANDS:
     cli.add_command(_command)

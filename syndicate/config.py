@@ -37,6 +37,12 @@ DEFAULTS: dict[str, Any] = {
     "NAIVE_TIMEZONE": "",
     # Feeds: "full" (HTML body) or "summary" by default; ?content= overrides per request.
     "FEED_CONTENT": "full",
+    # What the public gets per feed scope while partners get full text: "full", "summary" or
+    # "none" for every scope, or "site=summary,tag=none,*=full" (partners.content_levels).
+    "PUBLIC_FEED_CONTENT": "full",
+    # Partners: requests a minute each (unless set per partner); seconds between usage writes.
+    "PARTNER_RATE_PER_MINUTE": 600,
+    "PARTNER_USAGE_FLUSH": 30.0,
     "FEED_TTL": 15,
     "WEBSUB_HUB": "",
     # WebSub pings: attempts in all, seconds before the first retry (doubled each time), timeout.

@@ -29,7 +29,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request
 from werkzeug.urls import iri_to_uri
 
-from . import feedwriters, surrogate
+from . import feedwriters, partners, surrogate
 from .cache.keys import cache_key, canonical_query
 from .content import absolutize_html, xml_safe
 from .db import get_store
@@ -80,13 +80,11 @@ def _page_number() -> int:
     return int(raw)
 
 
-def _content_mode() -> str:
+def _content_mode(kind: str) -> str:
     raw = request.args.get("content")
-    if raw is None:
-        return current_app.config["FEED_CONTENT"]
-    if raw not in ("full", "summary"):
+    if raw is not None and raw not in ("full", "summary"):
         abort(400, description="content must be 'full' or 'summary'")
-    return raw
+    return partners.content_mode(raw, kind)  # partners: full text; the public: PUBLIC_FEED_CONTENT
 
 
 def _with_query(path: str, **params: object) -> str:
@@ -99,7 +97,8 @@ def _with_query(path: str, **params: object) -> str:
 
 def _doc_url(scope: Scope, fmt: str, page: int = 1) -> str:
     """Absolute URL of page ``page`` of a subscription document, keeping an explicit ?content=."""
-    return absolute(_with_query(feed_path(scope, fmt), page=page if page > 1 else None, content=_explicit_content()))
+    path = _with_query(feed_path(scope, fmt), page=page if page > 1 else None, content=_explicit_content())
+    return partners.feed_url(path)  # a partner's secret URL keeps its prefix
 
 
 def _explicit_content() -> str | None:
@@ -113,7 +112,7 @@ def archive_path(scope: Scope, fmt: str, number: int) -> str:
 
 
 def _archive_url(scope: Scope, fmt: str, number: int) -> str:
-    return absolute(_with_query(archive_path(scope, fmt, number), content=_explicit_content()))
+    return partners.feed_url(_with_query(archive_path(scope, fmt, number), content=_explicit_content()))
 
 
 # ----------------------------------------------------------------------- feed model
@@ -150,6 +149,8 @@ def feed_item(article: Article, full: bool) -> FeedItem:
         published=article.published,
         updated=article.updated,
         image=image,
+        # Only partners' listings hold articles under embargo: marked while it lasts.
+        embargo_until=article.embargo_until if article.under_embargo(datetime.now(UTC)) else None,
         language=article.language,
     )
 
@@ -165,7 +166,7 @@ def _scope_label(scope: Scope) -> str:
 
 def _new_doc(scope: Scope, fmt: str, articles: list[Article], self_url: str) -> FeedDoc:
     cfg = current_app.config
-    full = _content_mode() == "full"
+    full = _content_mode(scope.kind) == "full"
     items = [feed_item(a, full) for a in articles]
     label = _scope_label(scope)
     title = f"{cfg['SITE_TITLE']}: {label}" if label else cfg["SITE_TITLE"]
@@ -210,7 +211,8 @@ def subscription_feed(fmt: str, kind: str = "site", slug: str = "") -> Response:
     scope = _scope(kind, slug)
     number = _page_number()
     size = current_app.config["FEED_ITEMS"]
-    page = get_store().page(scope, number, size)
+    # Partners also get the articles under embargo (archives stay what the public has).
+    page = get_store().page(scope, number, size, embargoed=partners.current() is not None)
     if page is None:
         abort(404)
     surrogate.shows(scope, page.articles)
@@ -333,7 +335,7 @@ def _identity(fmt: str) -> str:
     """What makes this document this document: the cache layer's key (path, the parameters
     that change the output, the representation), hashed."""
     query = canonical_query(request.environ.get("QUERY_STRING", ""))
-    key = cache_key(request.script_root + request.path, query, _for_browser(fmt))
+    key = cache_key(request.script_root + request.path, query, _for_browser(fmt)) + partners.etag_identity()
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
@@ -371,6 +373,7 @@ def _respond(doc: FeedDoc, fmt: str) -> Response:
             # seconds, so an entry from the very second of that version is sent again: a duplicate
             # (readers merge by id) is harmless, a missed entry is not.
             delta = FeedDoc(**{**doc.__dict__, "items": [i for i in doc.items if i.updated >= since]})
+            partners.delivered(len(delta.items))
             response = Response(feedwriters.write(delta, fmt), status=226, content_type=_content_type(fmt))
             response.headers["IM"] = "feed"
             response.headers["Cache-Control"] = f"{NO_STORE}, im"  # a delta must never be served as the feed
@@ -378,6 +381,7 @@ def _respond(doc: FeedDoc, fmt: str) -> Response:
             if last_modified:
                 response.last_modified = last_modified
             return response
+    partners.delivered(len(doc.items))
     response = Response(body, content_type=_content_type(fmt))
     if fmt in BROWSER_FORMATS:
         response.vary.add(VARY_ACCEPT)

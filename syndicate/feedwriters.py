@@ -11,7 +11,10 @@ feedgen falls short in three places, handled by the ``syn`` extension below:
 - its RSS writer emits only ``atom:link rel="self"``; RFC 5005 paging/archive links and the
   WebSub hub are added to the channel as further ``atom:link`` elements;
 - it has no ``media:description`` and no ``dc:creator`` (RSS ``author`` needs an e-mail);
-- RFC 5005 ``fh:archive`` marks archive documents.
+- RFC 5005 ``fh:archive`` marks archive documents;
+- an article under embargo (partner feeds only) is marked in our own namespace
+  (``embargo_mark``): ``<syn:embargo until="..."/>`` plus ``<rights>`` (Atom) or ``<dc:rights>``
+  (RSS) saying it is not for publication before then; in JSON Feed, the ``_syndicate`` object.
 Full HTML goes into ``content:encoded`` as escaped text, not CDATA: a literal ``]]>`` in an
 attribute value cannot end a CDATA section early when there is none.
 """
@@ -36,6 +39,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 FH_NS = "http://purl.org/syndication/history/1.0"
+SYN_NS = "urn:syndicate:feed-extensions:1"  # our own namespace (embargo marks)
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 GENERATOR = "Syndicate"
@@ -77,6 +81,7 @@ class FeedItem:
     updated: datetime
     image: Image | None = None
     language: str = ""  # BCP 47 when it differs from the feed's; "" = the feed's language
+    embargo_until: datetime | None = None  # set only on partner feeds, while under embargo
 
 
 @dataclass
@@ -112,6 +117,24 @@ def image_type(image_url: str, declared: str) -> str:
         return declared
     guessed, _ = mimetypes.guess_type(image_url.split("?", 1)[0])
     return guessed or "application/octet-stream"
+
+
+# ---------------------------------------------------------------------- embargo marks
+
+
+def embargo_rights(until: datetime) -> str:
+    """The rights statement of an article under embargo (Atom ``rights``, RSS ``dc:rights``)."""
+    return f"Embargoed: not for publication before {_rfc3339(until)}."
+
+
+def embargo_mark(parent: etree._Element, until: datetime) -> None:
+    """``<syn:embargo until="RFC 3339 time"/>`` (declared where used: public feeds never carry it)."""
+    etree.SubElement(parent, f"{{{SYN_NS}}}embargo", {"until": _rfc3339(until)}, nsmap={"syn": SYN_NS})
+
+
+def embargo_json(until: datetime) -> dict[str, str]:
+    """The JSON Feed item extension for an article under embargo."""
+    return {"about": SYN_NS, "embargo_until": _rfc3339(until), "rights": embargo_rights(until)}
 
 
 # ------------------------------------------------------------------- feedgen extension
@@ -156,6 +179,7 @@ class SynEntryExtension(BaseEntryExtension):
         self.creator = ""
         self.language = ""
         self.links: list[dict[str, str]] = []
+        self.embargo_until: datetime | None = None
 
     def _media(self, parent: etree._Element) -> None:
         if self.image is None:
@@ -171,6 +195,9 @@ class SynEntryExtension(BaseEntryExtension):
         if self.creator:
             etree.SubElement(item, f"{{{DC_NS}}}creator").text = self.creator
         self._media(item)
+        if self.embargo_until is not None:
+            etree.SubElement(item, f"{{{DC_NS}}}rights").text = embargo_rights(self.embargo_until)
+            embargo_mark(item, self.embargo_until)
         return item
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
@@ -185,6 +212,8 @@ class SynEntryExtension(BaseEntryExtension):
         if self.language:
             entry.set(XML_LANG, self.language)
         self._media(entry)
+        if self.embargo_until is not None:
+            embargo_mark(entry, self.embargo_until)
         return entry
 
 
@@ -254,6 +283,9 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
             fe.link(dict(link))
             fe.syn.links.append(link)
             fe.syn.image = image
+        if item.embargo_until is not None:
+            fe.rights(embargo_rights(item.embargo_until))  # Atom only; RSS gets dc:rights
+            fe.syn.embargo_until = item.embargo_until
     return fg
 
 
@@ -334,6 +366,8 @@ def write_json(doc: FeedDoc) -> bytes:
             if item.image.caption:
                 attachment["title"] = s(item.image.caption)
             out["attachments"] = [attachment]
+        if item.embargo_until is not None:
+            out["_syndicate"] = embargo_json(item.embargo_until)
         items.append(out)
     feed["items"] = items
     text = json.dumps(feed, ensure_ascii=False, indent=1)

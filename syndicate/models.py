@@ -55,6 +55,17 @@ class Article:
     created_by: str = ""
     updated_by: str = ""
     language: str = ""  # BCP 47; "" = the site's language
+    # Partners only until then; ``published`` is never earlier (the public sees it from then).
+    embargo_until: datetime | None = None
+
+    def is_public(self, now: datetime) -> bool:
+        """The store's ``VISIBLE`` rule, for an article in hand: published, and its time has come
+        (an embargoed article is published at its embargo time, so this covers embargoes)."""
+        return self.status == "published" and self.published <= now
+
+    def under_embargo(self, now: datetime) -> bool:
+        """Whether only partners may see this article at ``now``."""
+        return self.embargo_until is not None and self.embargo_until > now
 
     @property
     def path(self) -> str:

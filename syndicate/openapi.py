@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import limits, openapi_terms, validation
+from . import limits, openapi_terms, partner_usage, validation
 from .store import Store
 
 TERM = {
@@ -81,6 +81,7 @@ ARTICLE = {
         "updated": {"type": "string", "format": "date-time"},
         "status": {"type": "string", "enum": ["draft", "published"]},
         "scheduled": {"type": "boolean", "description": "published, with a publication time still in the future"},
+        "embargo_until": {**validation.INPUT["embargo_until"].schema(), "nullable": True},
         "created_by": {"type": "string", "description": "the name of the token that created it"},
         "updated_by": {"type": "string", "description": "the name of the token that last changed it"},
         "etag": {"type": "string", "description": "send it back in If-Match to update only this version"},
@@ -368,6 +369,7 @@ def document(app: Flask, store: Store) -> dict[str, Any]:
             "/api/v1/articles/{ref}": _article(ref, if_match, body, write_errors),
             **openapi_terms.paths(),
             **_index_paths(),
+            **partner_usage.openapi_paths(),
         },
         "components": _components(categories),
     }

@@ -12,9 +12,8 @@ import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from xml.sax.saxutils import escape as xml_escape
 
-from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
@@ -26,16 +25,14 @@ from .db import get_store
 from .i18n import full_date, long_date, month_name, month_year, year_name
 from .i18n import number as number_
 from .limits import SEARCH_MAX_PAGE, SEARCH_MAX_QUERY, SEARCH_MIN_PREFIX, page_number
-from .models import Article, Page, Scope, quote_slug
-from .negotiation import FEED_MEDIA_TYPES, XML_MEDIA_TYPE
+from .models import Article, Page, Scope
+from .negotiation import FEED_MEDIA_TYPES
 from .searchgate import search_slot
 from .store.search import SearchResults, SearchTooBroad
 from .urls import absolute, feed_path, moved_term_url, page_path, scope_path
 
 bp = Blueprint("site", __name__)
 
-# A sitemap file holds at most 50,000 URLs (sitemaps.org protocol).
-SITEMAP_SIZE = 50_000
 # Search: a visitor's query is cut to this many characters, and deeper pages are refused.
 # Slugs are at most 80 characters when we make them; imports may bring longer ones.
 MAX_SLUG = 200
@@ -403,52 +400,6 @@ def search() -> Response:
     response = _finish(html, _newest(page.articles))
     response.status_code = status
     return response
-
-
-# ------------------------------------------------------------------------------ sitemaps and robots
-
-
-@bp.get("/sitemap.xml")
-def sitemap_index() -> Response:
-    chunks = get_store().sitemap_chunks(SITEMAP_SIZE)
-    surrogate.shows(None, (), surrogate.LISTS)
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
-    ]
-    for number, newest in chunks:
-        loc = xml_escape(absolute(url_for("site.sitemap", number=str(number))))
-        lines.append(f"<sitemap><loc>{loc}</loc><lastmod>{iso(newest)}</lastmod></sitemap>")
-    lines.append("</sitemapindex>")
-    response = Response("\n".join(lines) + "\n", mimetype=XML_MEDIA_TYPE)
-    return _last_modified(response, max((newest for _, newest in chunks), default=None))
-
-
-@bp.get("/sitemap-<number>.xml")
-def sitemap(number: str) -> Response:
-    n = page_number(number)
-    entries = get_store().sitemap_entries(n, SITEMAP_SIZE) if n else []
-    surrogate.shows(None, (), surrogate.LISTS)
-    if not entries:
-        raise NotFound(_("There is no such sitemap."))
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for published, slug, updated in entries:
-        path = f"/{published[:4]}/{published[5:7]}/{published[8:10]}/{quote_slug(slug)}/"
-        lines.append(f"<url><loc>{xml_escape(absolute(path))}</loc><lastmod>{iso(updated)}</lastmod></url>")
-    lines.append("</urlset>")
-    response = Response("\n".join(lines) + "\n", mimetype=XML_MEDIA_TYPE)
-    return _last_modified(response, max(updated for _, _, updated in entries))
-
-
-@bp.get("/robots.txt")
-def robots() -> Response:
-    text = (
-        "User-agent: *\n"
-        "Disallow: /search\n"
-        "Disallow: /api/\n"
-        f"Sitemap: {absolute('/sitemap.xml')}\n"
-    )  # fmt: skip
-    return Response(text, mimetype="text/plain")
 
 
 # ------------------------------------------------------------------------------ wiring

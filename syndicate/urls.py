@@ -18,6 +18,7 @@ HEALTHZ = "/healthz"
 READYZ = "/readyz"
 API_PREFIX = "/api/"
 WEBSUB_PREFIX = "/websub/"
+PARTNER_PREFIX = "/partner/"  # /partner/<secret>/feed/atom/: a partner's secret feed URLs
 
 
 def absolute(path: str) -> str:

@@ -50,6 +50,11 @@ class ArticleRecord:
     published: datetime
     updated: datetime
     language: str = ""  # BCP 47; "" = the site's language
+    embargo_until: datetime | None = None  # see EMBARGO_DESCRIPTION
+
+    def __post_init__(self) -> None:
+        if self.embargo_until is not None and self.published < self.embargo_until:
+            raise ValueError("an embargoed article cannot be published before its embargo ends")
 
     def __getitem__(self, name: str) -> Any:
         """Read a field by name, as the importers still do (``record["guid"]``)."""
@@ -347,6 +352,10 @@ class Moment:
                 "description": self.description or DATE_TIME_DESCRIPTION}  # fmt: skip
 
 
+EMBARGO_DESCRIPTION = (
+    "until then the article goes to partner feeds only (marked as under embargo), and nowhere public;"
+    " it is published at that time: an earlier `published` is moved to it. Null: no embargo"
+)
 DATE_TIME_DESCRIPTION = "ISO 8601 with a time zone (Z or an offset); a time without one is refused"
 
 INPUT: dict[str, Any] = {
@@ -366,6 +375,7 @@ INPUT: dict[str, Any] = {
     "updated": Moment(),
     "status": Status(),
     "previous_slugs": SlugList(),
+    "embargo_until": Moment(EMBARGO_DESCRIPTION),
     "language": LanguageTag(),
 }
 FIELDS = frozenset(INPUT)
@@ -405,6 +415,7 @@ def article_record(
     # An update that does not say when it was updated was updated now.
     if existing is not None:
         merged["updated"] = data.get("updated")
+        _move_with_embargo(merged, data, existing, now)
     out: dict[str, Any] = {}
     for name, spec in INPUT.items():
         try:
@@ -418,6 +429,19 @@ def article_record(
     return _complete(out, now=now.replace(microsecond=0), updating=existing is not None)
 
 
+def _move_with_embargo(merged: dict[str, Any], data: dict[str, Any], existing: dict[str, Any], now: datetime) -> None:
+    """An update that moves the embargo of an article not yet public (and does not say when it
+    is published) moves its publication along: it was published at the old embargo's end."""
+    if data.get("embargo_until") in (None, "") or "published" in data or not existing.get("published"):
+        return
+    try:
+        waiting = parse_time(existing["published"]) > now
+    except ValueError:
+        return
+    if waiting:
+        merged["published"] = data["embargo_until"]
+
+
 def _complete(out: dict[str, Any], *, now: datetime, updating: bool) -> ArticleRecord:
     """The fields derived from others: guid, slug, plain text, summary and the two times."""
     out["guid"] = out["guid"] or mint_guid()
@@ -426,6 +450,10 @@ def _complete(out: dict[str, Any], *, now: datetime, updating: bool) -> ArticleR
     out["summary"] = out["summary"] or content.summarize(out["body_text"])
     out["previous_slugs"] = tuple(p for p in out["previous_slugs"] if p != out["slug"])[: limits.MAX_PREVIOUS_SLUGS]
     published = out["published"] or now
+    if out["embargo_until"] is not None and published < out["embargo_until"]:
+        # Published when the embargo ends: at the top of every listing then, never inside
+        # the archive (RFC 5005 archive documents must not change).
+        published = out["embargo_until"]
     updated = out["updated"]
     if updated is None or updated < published:
         updated = max(now, published) if updating else published
@@ -453,4 +481,5 @@ def record_from_article(article, previous_slugs: list[str] | tuple[str, ...] = (
         "status": article.status,
         **({"language": article.language} if article.language else {}),
         **({"previous_slugs": list(previous_slugs)} if previous_slugs else {}),
+        **({"embargo_until": article.embargo_until.isoformat()} if article.embargo_until else {}),
     }

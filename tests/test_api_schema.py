@@ -36,6 +36,7 @@ OPERATIONS = [
     "openapi",
     "index",
     "feedStats",
+    "partnerUsage",
 ]
 TERM_OPERATIONS = {
     kind: [f"list{kind}s", f"create{kind}", f"get{kind}", f"update{kind}", f"delete{kind}"]
@@ -71,7 +72,7 @@ def api_schema(tmp_path):
     # Schema-violating input exists only where there is a body or a constrained parameter.
     + [
         (op, GenerationMode.NEGATIVE, None)
-        for op in ("listArticles", "createArticle", "replaceArticle", "updateArticle", "feedStats")
+        for op in ("listArticles", "createArticle", "replaceArticle", "updateArticle", "feedStats", "partnerUsage")
     ]
     # Terms: every operation as generated, the by-slug ones aimed at a stored term too, and
     # schema-violating bodies for creates and changes.

@@ -18,10 +18,11 @@ from werkzeug.http import parse_date, parse_etags, parse_if_range_header, parse_
 from werkzeug.sansio.http import is_resource_modified
 
 from ..negotiation import IMMUTABLE, VARY_ENCODING
-from ..urls import API_PREFIX, HEALTHZ, READYZ, WEBSUB_PREFIX
+from ..urls import API_PREFIX, HEALTHZ, PARTNER_PREFIX, READYZ, WEBSUB_PREFIX
 
-# Paths the cache never touches: the API (credentials, writes), WebSub, the health checks.
-BYPASS_PREFIXES = (API_PREFIX, WEBSUB_PREFIX)
+# Paths the cache never touches: the API (credentials, writes), WebSub, partners' secret feed
+# URLs (personal answers), the health checks.
+BYPASS_PREFIXES = (API_PREFIX, WEBSUB_PREFIX, PARTNER_PREFIX)
 HEALTH_PATHS = (HEALTHZ, READYZ)
 SHORT_STATUSES = {301, 308, 404, 410}
 SHORT_MAX_AGE = 60

@@ -10,6 +10,7 @@ One module a concept, each a part of the one ``Store`` object the rest of the co
 - ``listings``: paged listings by page key, archives, sitemaps, the API's change feed
 - ``search``: full-text search
 - ``tokens``: API tokens and idempotency keys
+- ``partners``: partner credentials and their usage per day
 - ``feedstats``: feed subscriber counts (requests, 304s, aggregators, distinct pollers per day)
 """
 
@@ -27,6 +28,7 @@ from .connection import (
 )
 from .feedstats import FeedStats
 from .listings import Listings
+from .partners import Partners
 from .schema import SCHEMA_VERSION, Schema, migrate
 from .search import Search, fts_query
 from .tokens import Tokens, token_hash
@@ -49,5 +51,5 @@ __all__ = [
 ]
 
 
-class Store(Schema, Writing, Listings, Search, Tokens, FeedStats):
+class Store(Schema, Writing, Listings, Search, Tokens, FeedStats, Partners):
     """All reads and writes of one database, through one connection (one per thread)."""

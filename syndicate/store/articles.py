@@ -17,7 +17,7 @@ ARTICLE_COLUMNS = (
     "a.id, a.guid, a.slug, a.title, a.summary, a.body, a.image_url, a.image_caption, a.image_type,"
     " a.image_length, au.slug AS author_slug, au.name AS author_name, c.slug AS category_slug,"
     " c.name AS category_name, a.author_id, a.category_id, a.published, a.updated, a.status, a.created_by,"
-    " a.updated_by, a.language"
+    " a.updated_by, a.language, a.embargo_until"
 )
 
 
@@ -33,6 +33,7 @@ def _article(row: sqlite3.Row, tags: list[Term]) -> Article:
         ),
         tags=tags, published=from_db(row["published"]), updated=from_db(row["updated"]), status=row["status"],
         created_by=row["created_by"], updated_by=row["updated_by"], language=row["language"],
+        embargo_until=from_db(row["embargo_until"]) if row["embargo_until"] else None,
     )  # fmt: skip
 
 

@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 
 from ..changes import signal_for
 
+# The one "publicly visible" predicate (site, public feeds, sitemaps, search, counts, WebSub,
+# and anything else the public sees): published, and its time has come. An embargoed article is
+# published at its embargo time (the input gate guarantees ``published >= embargo_until``), so
+# this also keeps it from the public until then, and it appears then with no write, as a
+# scheduled article does. Partners also see ``UNDER_EMBARGO`` articles (listings' ``embargoed``).
 VISIBLE = "status = 'published' AND published <= :now"
+UNDER_EMBARGO = "status = 'published' AND published > :now AND embargo_until = published"
 TERM_TABLES = {"author": "authors", "category": "categories", "tag": "tags"}
 # Seconds a write waits for another connection's write lock before giving up, unless the caller
 # says otherwise (db.py passes the WRITE_LOCK_TIMEOUT and COMMAND_LOCK_TIMEOUT settings).
@@ -220,6 +226,13 @@ class Connection:
         commits. A few µs, so the response cache can check it on every request and only re-read
         ``content_version`` when something was written."""
         return self.conn.execute("PRAGMA data_version").fetchone()["data_version"]
+
+    def is_public(self, article_id: int) -> bool:
+        """Whether the public may see this article now (``VISIBLE``, for code holding an id)."""
+        row = self.conn.execute(
+            f"SELECT 1 FROM articles WHERE id = :id AND {VISIBLE}", {"id": article_id, "now": self.now()}
+        ).fetchone()
+        return row is not None
 
     def next_scheduled(self) -> datetime | None:
         row = self.conn.execute(

@@ -9,14 +9,14 @@ costs one index seek plus ``per_page`` rows, the same as page 1.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..lru import LRU
 from ..models import Article, Page, Scope
 from .articles import Articles
-from .connection import VISIBLE, from_db, to_db
+from .connection import UNDER_EMBARGO, VISIBLE, from_db, to_db
 from .terms import Terms
 
 _PAGE_KEYS: LRU[Any, Any] = LRU(512)
@@ -49,9 +49,29 @@ def _date_range(scope: Scope) -> tuple[datetime, datetime]:
 
 
 class Listings(Terms, Articles):
-    def _listing(self, scope: Scope, now: str) -> _Listing | None:
+    def _listing(self, scope: Scope, now: str, *, embargoed: bool = False) -> _Listing | None:
         """``where`` filters the scope without the time bound; callers add ``published <= :now``
-        (or, for a page, the page key, which is visible and so already bounded by now)."""
+        (or, for a page, the page key, which is visible and so already bounded by now).
+        ``embargoed`` (partners): articles under embargo too (see ``_with_embargoed``)."""
+        listing = self._scope_listing(scope, now)
+        return self._with_embargoed(listing, now) if embargoed and listing is not None else listing
+
+    def _with_embargoed(self, listing: _Listing, now: str) -> _Listing:
+        """A partner's listing: the bound ``:now`` moves to the last embargo's end, and the
+        scheduled articles up to there that are not under embargo are left out (a handful,
+        found once per query through the index). Without embargoes, the public listing."""
+        row = self.conn.execute(f"SELECT max(published) AS horizon FROM articles WHERE {UNDER_EMBARGO}", {"now": now})
+        horizon = row.fetchone()["horizon"]
+        if horizon is None:
+            return listing
+        scheduled = (
+            "SELECT id FROM articles WHERE status = 'published' AND published > :real_now AND published <= :now"
+            " AND embargo_until IS NOT published"
+        )
+        where = f"{listing.where} AND {listing.ident} NOT IN ({scheduled})"
+        return replace(listing, where=where, params={**listing.params, "now": horizon, "real_now": now})
+
+    def _scope_listing(self, scope: Scope, now: str) -> _Listing | None:
         params: dict[str, Any] = {"now": now}
         if scope.kind == "site":
             return _Listing("articles", "status = 'published'", params)
@@ -68,18 +88,20 @@ class Listings(Terms, Articles):
             return _Listing("articles", "status = 'published' AND published >= :start AND published < :end", params)
         raise ValueError(f"cannot list scope {scope.kind!r}")
 
-    def page_keys(self, scope: Scope, per_page: int, *, oldest_first: bool = False) -> list[tuple[str, int]] | None:
+    def page_keys(
+        self, scope: Scope, per_page: int, *, oldest_first: bool = False, embargoed: bool = False
+    ) -> list[tuple[str, int]] | None:
         """The (published, id) key of the first article of every page of ``scope``.
 
         Computed once per content version inside SQLite (one index scan), then cached, so that
         fetching any page afterwards is a single index range scan. None for an unknown term.
         """
         now = self.now()
-        cache_key = (self.path, scope.key, per_page, oldest_first, self.content_version())
+        cache_key = (self.path, scope.key, per_page, oldest_first, embargoed, self.content_version())
         keys = _PAGE_KEYS.get(cache_key)
         if keys is not None:
             return keys
-        listing = self._listing(scope, now)
+        listing = self._listing(scope, now, embargoed=embargoed)
         if listing is None:
             return None
         direction = "ASC" if oldest_first else "DESC"
@@ -102,10 +124,12 @@ class Listings(Terms, Articles):
             f"SELECT count(*) AS n FROM {listing.table} WHERE {listing.where} AND published <= :now", listing.params
         ).fetchone()["n"]
 
-    def listing_sql(self, scope: Scope, *, oldest_first: bool = False) -> tuple[str, dict[str, Any]] | None:
+    def listing_sql(
+        self, scope: Scope, *, oldest_first: bool = False, embargoed: bool = False
+    ) -> tuple[str, dict[str, Any]] | None:
         """The SQL and parameters that fetch the ids (column ``id``) of one page of ``scope``
         from a page key (for ``page`` and for EXPLAIN QUERY PLAN in the tests)."""
-        listing = self._listing(scope, self.now())
+        listing = self._listing(scope, self.now(), embargoed=embargoed)
         if listing is None:
             return None
         p, i = listing.published, listing.ident
@@ -123,20 +147,23 @@ class Listings(Terms, Articles):
         )
         return sql, listing.params
 
-    def page(self, scope: Scope, number: int, per_page: int, *, oldest_first: bool = False) -> Page | None:
-        """Page ``number`` (1-based) of ``scope``, newest first unless ``oldest_first``.
+    def page(
+        self, scope: Scope, number: int, per_page: int, *, oldest_first: bool = False, embargoed: bool = False
+    ) -> Page | None:
+        """Page ``number`` (1-based) of ``scope``, newest first unless ``oldest_first``;
+        ``embargoed`` (for partners only) adds the articles under embargo.
 
         None when the scope does not exist or the page is out of range; page 1 of an empty
         scope is an empty page.
         """
-        keys = self.page_keys(scope, per_page, oldest_first=oldest_first)
+        keys = self.page_keys(scope, per_page, oldest_first=oldest_first, embargoed=embargoed)
         if keys is None or number < 1:
             return None
         if number > max(len(keys), 1):
             return None
         if not keys:
             return Page(scope, 1, per_page, 0, [])
-        sql, params = self.listing_sql(scope, oldest_first=oldest_first)
+        sql, params = self.listing_sql(scope, oldest_first=oldest_first, embargoed=embargoed)
         at = functools.partial(dict, params, limit=per_page)
         # Items on the last page are counted from its key, so the total costs one short scan.
         last_published, last_id = keys[-1]
@@ -175,6 +202,16 @@ class Listings(Terms, Articles):
             {"now": self.now(), "limit": size, "offset": (number - 1) * size},
         )
         return [(row["published"], row["slug"], from_db(row["updated"])) for row in rows]
+
+    def news_entries(self, since: str, limit: int) -> list[tuple[str, str, str, datetime]]:
+        """(published, slug, title, updated) of visible articles published from ``since``,
+        newest first (the Google News sitemap): one index range scan."""
+        rows = self.conn.execute(
+            f"SELECT published, slug, title, updated FROM articles WHERE {VISIBLE} AND published >= :since"
+            " ORDER BY published DESC, id DESC LIMIT :limit",
+            {"now": self.now(), "since": since, "limit": limit},
+        )
+        return [(row["published"], row["slug"], row["title"], from_db(row["updated"])) for row in rows]
 
     def sitemap_chunks(self, size: int) -> list[tuple[int, datetime]]:
         """(number, newest updated) of each sitemap file of ``size`` articles, in the order of

@@ -15,7 +15,7 @@ import sqlite_utils
 
 from .connection import Connection, StoreError, transaction, unavailable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -166,7 +166,35 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Partners: embargoes on articles, partner credentials (hashes only) and daily usage.
+
+    An embargoed article is published at its embargo time (``published >= embargo_until``), so
+    every public listing already hides it; the partial index finds the few under embargo.
+    """
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN embargo_until TEXT;
+        CREATE INDEX articles_embargo ON articles (embargo_until) WHERE embargo_until IS NOT NULL;
+        CREATE TABLE partners (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL UNIQUE,
+            scopes TEXT NOT NULL DEFAULT '', categories TEXT NOT NULL DEFAULT '',
+            rate_per_minute INTEGER, created TEXT NOT NULL, rotated TEXT, revoked TEXT);
+        CREATE TABLE partner_usage (
+            partner TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+            documents INTEGER NOT NULL DEFAULT 0, articles INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (partner, day));
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -134,6 +134,7 @@ class Writing(Terms, Articles):
             "status": r.status, "updated_by": actor, "language": r.language,
             # The search index's folded text, where folding changes anything (store/schema.py).
             **{shadow: textnorm.folded_or_none(getattr(r, column)) for column, shadow in FTS_SHADOWS.items()},
+            "embargo_until": to_db(r.embargo_until) if r.embargo_until else None,
         }  # fmt: skip
         if existing:
             article_id = existing["id"]
@@ -167,7 +168,7 @@ class Writing(Terms, Articles):
         row = self.conn.execute(
             "SELECT a.id, a.slug, a.title, a.summary, a.body, a.body_text, a.image_url, a.image_caption,"
             " a.image_type, a.image_length, au.slug AS author, c.slug AS category, a.published, a.updated,"
-            f" a.status, a.language {ARTICLE_FROM} WHERE a.guid = ?",
+            f" a.status, a.language, a.embargo_until {ARTICLE_FROM} WHERE a.guid = ?",
             (r.guid,),
         ).fetchone()
         if row is None:
@@ -178,6 +179,7 @@ class Writing(Terms, Articles):
             "image_length": r.image_length, "author": r.author[0] if r.author else None,
             "category": r.category[0] if r.category else None, "published": to_db(r.published),
             "updated": to_db(r.updated), "status": r.status, "language": r.language,
+            "embargo_until": to_db(r.embargo_until) if r.embargo_until else None,
         }  # fmt: skip
         if any(row[column] != value for column, value in wanted.items()):
             return False
