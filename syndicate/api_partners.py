@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Response, current_app, request
 
-from .api import ApiError, authenticate, bp
+from .api import bp
+from .api_input import ApiError, authenticate
 from .db import get_store
 from .errors import json_response
 from .partner_usage import MAX_USAGE_DAYS, usage

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from flask import Response, current_app, request
 
 from . import limits
-from .api import ApiError, authenticate, bp
+from .api import bp
+from .api_input import ApiError, authenticate
 from .db import get_store
 from .errors import json_response
 from .subscribers import STATS_MAX_DAYS, feed_report

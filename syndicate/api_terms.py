@@ -14,7 +14,8 @@ from typing import Any
 from flask import Response, current_app, request
 
 from . import limits, purge, validation
-from .api import ApiError, authenticate, bp, json_body
+from .api import bp
+from .api_input import ApiError, authenticate, json_body
 from .db import get_store
 from .errors import json_response
 from .models import Scope, Term, quote_slug

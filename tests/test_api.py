@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syndicate.api import encode_cursor
+from syndicate.api_input import encode_cursor
 from syndicate.db import get_store
 
 from .api_support import READ, SITE_URL_CHECK, WRITE, api_app, auth, checksum
