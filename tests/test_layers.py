@@ -54,8 +54,17 @@ LAYERS: list[set[str]] = [
     },  # fmt: skip
     # views and the server
     {
-        "site", "sitemaps", "feeds", "feed_http", "api", "api_input", "api_terms", "api_stats", "api_partners",
-        "fediverse", "server",
+        "site",
+        "sitemaps",
+        "feeds",
+        "feed_http",
+        "api",
+        "api_input",
+        "api_terms",
+        "api_stats",
+        "api_partners",
+        "fediverse",
+        "server",
     },  # fmt: skip
     # the application factory and the command line, which wire everything
     {"syndicate", "__main__", "cli", "cli_terms", "cli_stats", "cli_partners"},
