@@ -73,7 +73,7 @@ def after_write(previous: Article | None, saved: Article | None) -> None:
     from . import fediverse, purge, websub
 
     # Only what the public can see (or could, before): a scheduled or embargoed article is
-    # pinged when it appears (websub.ScheduleWatcher), never before.
+    # pinged when it appears (the schedule watcher), never before.
     now = datetime.now(UTC)
     public = [a for a in (previous, saved) if a is not None and a.is_public(now)]
     if public:

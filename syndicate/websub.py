@@ -25,7 +25,7 @@ from flask import Flask
 
 from . import urls
 from .models import Article, Scope
-from .store import Store
+from .schedule import DueWatcher
 
 log = logging.getLogger("syndicate.websub")
 FORMATS = ("rss", "atom", "json")
@@ -142,47 +142,6 @@ class Pinger:
             self._cond.notify_all()
 
 
-class ScheduleWatcher:
-    """Pings for scheduled articles: when one falls due no write happens, so no write pings.
-
-    A background thread sleeps until the next scheduled time (at most ``WEBSUB_SCHEDULE_POLL``
-    seconds, so schedules added by other processes are noticed), then queues pings for every
-    article that became visible since it last looked. Each process runs one; a hub receiving
-    the same ping from two processes simply fetches the feed again.
-    """
-
-    def __init__(self, app: Flask, poll: float) -> None:
-        self.app = app
-        self.poll = max(0.05, poll)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="websub-schedule", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        store = Store(self.app.config["DATABASE"])
-        try:
-            since = store.now()
-            while not self._stop.is_set():
-                due = store.next_scheduled()
-                wait = self.poll
-                if due is not None:
-                    wait = min(wait, max(0.05, (due - store.clock()).total_seconds() + 0.05))
-                if self._stop.wait(wait):
-                    return
-                now = store.now()
-                ids = store.became_visible(since, now)
-                since = now
-                if ids:
-                    notify(self.app, store.articles_by_ids(ids))
-        except Exception:  # a bug here must not pass silently, nor take the process down
-            log.exception("WebSub: the schedule watcher stopped")
-        finally:
-            store.close()
-
-    def close(self) -> None:
-        self._stop.set()
-
-
 def pinger(app: Flask) -> Pinger | None:
     return app.extensions.get("websub")
 
@@ -209,4 +168,7 @@ def init_app(app: Flask) -> None:
         backoff=float(app.config.get("WEBSUB_BACKOFF", 2.0)),
         timeout=float(app.config.get("WEBSUB_TIMEOUT", 10.0)),
     )
-    app.extensions["websub_schedule"] = ScheduleWatcher(app, float(app.config["WEBSUB_SCHEDULE_POLL"]))
+    # A scheduled article falling due is no write, so no write pings for it: the watcher does.
+    app.extensions["websub_schedule"] = DueWatcher(
+        app, float(app.config["WEBSUB_SCHEDULE_POLL"]), "websub-schedule", lambda articles: notify(app, articles)
+    )

@@ -37,6 +37,7 @@ LAYERS: list[set[str]] = [
     # gate, health, errors, WebSub, importers, the demo, the feed writers, the OpenAPI document
     {
         "cache",
+        "schedule",
         "surrogate",
         "purge",
         "subscribers",

@@ -34,7 +34,7 @@ class Federation:
     def __init__(self, app: Flask) -> None:
         self.deliverer = Deliverer(app.config)
         self.flask_wsgi = app.wsgi_app
-        self.schedule = publish.ScheduleWatcher(app, float(app.config["WEBSUB_SCHEDULE_POLL"]))
+        self.schedule = publish.schedule_watcher(app, float(app.config["WEBSUB_SCHEDULE_POLL"]))
 
     def close(self) -> None:
         self.deliverer.close()

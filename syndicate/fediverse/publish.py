@@ -5,7 +5,7 @@ server that follows the site, the article's category or its author: one delivery
 inbox. The site and the category also Announce (boost) a new article to their own followers,
 so it shows in the home timeline of whoever follows them rather than the author.
 
-Called after API writes (``after_write``) and by ``ScheduleWatcher`` when a scheduled article
+Called after API writes (``after_write``) and by ``schedule_watcher`` when a scheduled article
 falls due (no write happens then). Bulk imports are archive loads: they are not pushed to
 followers (they show in the outboxes).
 """
@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 
 from flask import Flask
 
 from ..models import Article
-from ..store import Store, utcnow
+from ..schedule import DueWatcher
+from ..store import utcnow
 from ..store.fediverse import FediStorage
 from . import actors
 from .delivery import stamp
@@ -101,36 +101,11 @@ def after_write(app: Flask, previous: Article | None, saved: Article | None) -> 
     return kinds
 
 
-class ScheduleWatcher:
-    """Queues Creates for scheduled articles when they fall due (mirrors websub.ScheduleWatcher)."""
+def schedule_watcher(app: Flask, poll: float) -> DueWatcher:
+    """Queues Creates for scheduled articles when they fall due (no write happens then)."""
 
-    def __init__(self, app: Flask, poll: float) -> None:
-        self.app = app
-        self.poll = max(0.05, poll)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fediverse-schedule", daemon=True)
-        self._thread.start()
+    def on_due(articles: list[Article]) -> None:
+        for article in articles:
+            after_write(app, None, article)
 
-    def _run(self) -> None:
-        store = Store(self.app.config["DATABASE"])
-        try:
-            since = store.now()
-            while not self._stop.is_set():
-                due = store.next_scheduled()
-                wait = self.poll
-                if due is not None:
-                    wait = min(wait, max(0.05, (due - store.clock()).total_seconds() + 0.05))
-                if self._stop.wait(wait):
-                    return
-                now = store.now()
-                ids = store.became_visible(since, now)
-                since = now
-                for article in store.articles_by_ids(ids):
-                    after_write(self.app, None, article)
-        except Exception:
-            log.exception("fediverse: the schedule watcher stopped")
-        finally:
-            store.close()
-
-    def close(self) -> None:
-        self._stop.set()
+    return DueWatcher(app, poll, "fediverse-schedule", on_due)
