@@ -217,7 +217,7 @@ class SynEntryExtension(BaseEntryExtension):
         return entry
 
 
-# Longer than our ~60 lines on purpose: a field-by-field mapping of the feed model to feedgen, RSS and Atom side by side.
+# Longer than our ~60 lines on purpose: the feed model mapped field by field to feedgen (RSS and Atom).
 def _generator(doc: FeedDoc) -> FeedGenerator:
     fg = FeedGenerator()
     fg.register_extension("syn", SynFeedExtension, SynEntryExtension)
