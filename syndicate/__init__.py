@@ -79,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         i18n,
         partners,
         purge,
+        search_page,  # noqa: F401  (adds /search to the site blueprint)
         security,
         site,
         sitemaps,

@@ -56,6 +56,7 @@ LAYERS: list[set[str]] = [
     # views and the server
     {
         "site",
+        "search_page",
         "sitemaps",
         "feeds",
         "feed_http",
