@@ -114,26 +114,23 @@ class Articles(Connection):
 
     def related(self, article: Article, limit: int = 4) -> list[Article]:
         """Recent visible articles from the same category, published up to this one."""
-        if article.category is None:
-            return []
-        ids = self._ids(
-            f"SELECT a.id FROM articles a JOIN categories c ON c.id = a.category_id"
-            f" WHERE c.slug = :cat AND a.{VISIBLE} AND a.id != :id AND a.published <= :p"
-            " ORDER BY a.published DESC, a.id DESC LIMIT :limit",
-            {"cat": article.category.slug, "now": self.now(), "id": article.id,
-             "p": to_db(article.published), "limit": limit},
-        )  # fmt: skip
-        return self.articles_by_ids(ids)
+        return self.articles_by_ids(self._same_category(article, limit, newer=False))
 
     def related_to(self, article: Article, limit: int = 4) -> list[int]:
         """Ids of the visible articles whose ``related`` list may show ``article``: the next
         ``limit`` in its category published after it (what a change of it may move)."""
+        return self._same_category(article, limit, newer=True)
+
+    def _same_category(self, article: Article, limit: int, *, newer: bool) -> list[int]:
+        """Ids of up to ``limit`` visible articles of ``article``'s category, nearest first:
+        published at or after it (``newer``), or at or before it."""
         if article.category is None:
             return []
+        compare, order = (">=", "ASC") if newer else ("<=", "DESC")
         return self._ids(
             f"SELECT a.id FROM articles a JOIN categories c ON c.id = a.category_id"
-            f" WHERE c.slug = :cat AND a.{VISIBLE} AND a.id != :id AND a.published >= :p"
-            " ORDER BY a.published ASC, a.id ASC LIMIT :limit",
+            f" WHERE c.slug = :cat AND a.{VISIBLE} AND a.id != :id AND a.published {compare} :p"
+            f" ORDER BY a.published {order}, a.id {order} LIMIT :limit",
             {"cat": article.category.slug, "now": self.now(), "id": article.id,
              "p": to_db(article.published), "limit": limit},
         )  # fmt: skip
