@@ -64,7 +64,7 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, feeds, health, i18n, security, site, websub
+    from . import api, cache, db, errors, feeds, fragments, health, i18n, security, site, websub
     from . import config as settings
     from .store import Store
 
@@ -87,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         store.close()
 
     db.init_app(app)
+    fragments.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     site.init_app(app)

@@ -1,23 +1,38 @@
-"""The store for the current app context: opened on first use, closed at teardown."""
+"""The store for the current app context: one per worker thread, opened on first use and kept
+for the thread's next requests (opening SQLite and setting its pragmas costs more than a whole
+listing query); dropped after a request that failed, so a connection in an unknown state is
+never reused."""
 
 from __future__ import annotations
+
+import threading
 
 from flask import Flask, current_app, g
 
 from .store import Store
 
+EXTENSION = "syndicate.stores"
+
 
 def get_store() -> Store:
     if "store" not in g:
-        g.store = Store(current_app.config["DATABASE"])
+        local = current_app.extensions[EXTENSION]
+        store = getattr(local, "store", None)
+        if store is None:
+            store = local.store = Store(current_app.config["DATABASE"])
+        g.store = store
     return g.store
 
 
-def close_store(_exc: BaseException | None = None) -> None:
+def close_store(exc: BaseException | None = None) -> None:
     store = g.pop("store", None)
-    if store is not None:
+    if store is None:
+        return
+    if exc is not None or store.conn.in_transaction:
+        current_app.extensions[EXTENSION].store = None
         store.close()
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = threading.local()
     app.teardown_appcontext(close_store)

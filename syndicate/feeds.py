@@ -34,6 +34,7 @@ from .cache.keys import cache_key, canonical_query
 from .content import absolutize_html, xml_safe
 from .db import get_store
 from .feedwriters import Category, FeedDoc, FeedItem, Image
+from .fragments import fragments
 from .models import Article, Scope
 from .negotiation import (
     BROWSER_FEED_TYPE,
@@ -159,13 +160,22 @@ def _scope_label(scope: Scope) -> str:
     return {"category": name, "tag": f"tagged “{name}”", "author": f"articles by {name}"}[scope.kind]
 
 
+def _entries(articles: list[Article], fmt: str) -> list[str]:
+    """Each article's entry in ``fmt``, serialised once per article version (``fragments``)."""
+    full = _content_mode() == "full"
+    pieces = fragments()
+
+    def make(article: Article) -> str:
+        return feedwriters.entry_piece(feed_item(article, full), fmt)
+
+    return [pieces.piece(("feed", fmt, full), article, make) for article in articles]
+
+
 def _new_doc(scope: Scope, fmt: str, articles: list[Article], self_url: str) -> FeedDoc:
     cfg = current_app.config
-    full = _content_mode() == "full"
-    items = [feed_item(a, full) for a in articles]
     label = _scope_label(scope)
     title = f"{cfg['SITE_TITLE']}: {label}" if label else cfg["SITE_TITLE"]
-    updated = max((i.updated for i in items), default=None) or EPOCH
+    updated = _newest_updated(articles) or EPOCH
     site_path = urlsplit(cfg["SITE_URL"]).path
     return FeedDoc(
         id=absolute(feed_path(scope, "atom")),
@@ -176,7 +186,9 @@ def _new_doc(scope: Scope, fmt: str, articles: list[Article], self_url: str) -> 
         home_url=absolute(scope_path(scope)),
         self_url=self_url,
         updated=updated,
-        items=items,
+        items=[],
+        entries=_entries(articles, fmt),
+        published=max((a.published for a in articles), default=None),
         icon=absolute("/static/feed-icon.png"),
         logo=absolute("/static/feed-icon.png"),
         ttl=cfg["FEED_TTL"],
@@ -211,7 +223,7 @@ def subscription_feed(fmt: str, kind: str = "site", slug: str = "") -> Response:
     complete = page.total // size
     if number == 1 and complete >= 1:
         doc.links.append(("prev-archive", _archive_url(scope, fmt, complete)))
-    return _respond(doc, fmt)
+    return _respond(doc, fmt, page.articles)
 
 
 def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> Response:
@@ -223,7 +235,8 @@ def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> R
         abort(404)  # out of range, or the newest chunk, which is not complete (so not archived) yet
     complete = page.total // size
     # Newest first inside the document too, like every other feed we serve.
-    doc = _new_doc(scope, fmt, list(reversed(page.articles)), _archive_url(scope, fmt, number))
+    articles = list(reversed(page.articles))
+    doc = _new_doc(scope, fmt, articles, _archive_url(scope, fmt, number))
     doc.archive = True
     doc.links = [("current", _doc_url(scope, fmt))]
     if number > 1:
@@ -232,7 +245,7 @@ def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> R
         # Absent from the newest archive until its successor is complete: the only change an
         # archive document ever sees (its entries never change).
         doc.links.append(("next-archive", _archive_url(scope, fmt, number + 1)))
-    response = _respond(doc, fmt)
+    response = _respond(doc, fmt, articles)
     if response.status_code in (200, 304):
         response.headers["Cache-Control"] = IMMUTABLE
     return response
@@ -250,9 +263,10 @@ def search_feed(fmt: str) -> Response:
     last = max(1, math.ceil(total / size))
     if number > last:
         abort(404)
-    doc = _new_doc(scope, fmt, [h.article for h in hits], _doc_url(scope, fmt, number))
+    articles = [h.article for h in hits]
+    doc = _new_doc(scope, fmt, articles, _doc_url(scope, fmt, number))
     doc.links = _paging_links(scope, fmt, number, last)
-    return _respond(doc, fmt)
+    return _respond(doc, fmt, articles)
 
 
 def _paging_links(scope: Scope, fmt: str, number: int, last: int) -> list[tuple[str, str]]:
@@ -317,14 +331,18 @@ def _identity(fmt: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
-def make_etag(identity: str, doc: FeedDoc, body: bytes) -> str:
+def _newest_updated(articles: list[Article]) -> datetime | None:
+    return max((a.updated for a in articles), default=None)
+
+
+def make_etag(identity: str, newest: datetime | None, body: bytes) -> str:
     """``<identity>-<newest updated, epoch seconds>-<hash of the body>`` (unquoted).
 
     The timestamp lets an RFC 3229 request name the version it holds; the identity proves the
     version is of this same document; the hash changes with any change at all.
     """
-    newest = max((int(i.updated.timestamp()) for i in doc.items), default=0)
-    return f"{identity}-{newest}-{hashlib.sha256(body).hexdigest()[:16]}"
+    seconds = int(newest.timestamp()) if newest is not None else 0
+    return f"{identity}-{seconds}-{hashlib.blake2b(body, digest_size=8).hexdigest()}"
 
 
 def _client_etags() -> list[str]:
@@ -336,11 +354,11 @@ def _wants_delta() -> bool:
     return "feed" in tokens
 
 
-def _respond(doc: FeedDoc, fmt: str) -> Response:
+def _respond(doc: FeedDoc, fmt: str, articles: list[Article]) -> Response:
     body = feedwriters.write(doc, fmt)
     identity = _identity(fmt)
-    etag = make_etag(identity, doc, body)
-    last_modified = max((i.updated for i in doc.items), default=None)
+    last_modified = _newest_updated(articles)
+    etag = make_etag(identity, last_modified, body)
     if _wants_delta() and request.headers.get("If-None-Match"):
         client = _client_etags()
         if etag in client:
@@ -350,7 +368,8 @@ def _respond(doc: FeedDoc, fmt: str) -> Response:
             # RFC 3229 feed IM: only the entries newer than the client's version. Times have whole
             # seconds, so an entry from the very second of that version is sent again: a duplicate
             # (readers merge by id) is harmless, a missed entry is not.
-            delta = FeedDoc(**{**doc.__dict__, "items": [i for i in doc.items if i.updated >= since]})
+            entries = [e for e, a in zip(doc.entries or [], articles, strict=True) if a.updated >= since]
+            delta = FeedDoc(**{**doc.__dict__, "entries": entries})
             response = Response(feedwriters.write(delta, fmt), status=226, content_type=_content_type(fmt))
             response.headers["IM"] = "feed"
             response.headers["Cache-Control"] = f"{NO_STORE}, im"  # a delta must never be served as the feed

@@ -1,0 +1,69 @@
+"""Rendered pieces of one article, made once per article version and reused by every listing
+and feed that shows it: its listing card (HTML), its RSS item, its Atom entry and its JSON Feed
+item.
+
+An article's *version* is a digest of every field a piece can show (title, body, summary,
+image, author and category names, tags, dates, slug, guid, status): any edit, re-categorisation,
+re-tag or term rename gives another version, so a piece can never be stale; nothing needs to
+be invalidated, old versions just fall out of the bounded LRU. The pieces are kept per app
+(``app.extensions``), so the settings and the code that made them are those of this process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from flask import Flask, current_app
+
+from .lru import LRU
+from .models import Article
+
+# Pieces kept per process: a card is ~1 KB, a full-content feed item ~3-8 KB in each format.
+DEFAULT_SIZE = 4000
+EXTENSION = "syndicate.fragments"
+
+
+def article_version(article: Article) -> bytes:
+    """A digest of everything any piece of ``article`` can show."""
+    digest = hashlib.blake2b(digest_size=16)
+    author, category = article.author, article.category
+    fields = (
+        str(article.id), article.guid, article.slug, article.title, article.summary, article.body,
+        article.image_url, article.image_caption, article.image_type, str(article.image_length),
+        author.slug if author else "\x01", author.name if author else "",
+        category.slug if category else "\x01", category.name if category else "",
+        article.published.isoformat(), article.updated.isoformat(), article.status,
+        *(f"{t.slug}\x02{t.name}" for t in article.tags),
+    )  # fmt: skip
+    for value in fields:
+        digest.update(value.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.digest()
+
+
+class Fragments:
+    """The pieces of one app, keyed by (kind, article version)."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.pieces: LRU[tuple, str] = LRU(size)
+        self.made = 0  # pieces rendered (for tests and the benchmarks)
+
+    def piece(self, kind: tuple, article: Article, make: Callable[[Article], str]) -> str:
+        """The ``kind`` piece of ``article`` (``kind`` names the piece and everything else that
+        shapes it, such as the feed format or the content mode), made once per version."""
+        key = (kind, article_version(article))
+        found = self.pieces.get(key)
+        if found is None:
+            found = make(article)
+            self.pieces.put(key, found)
+            self.made += 1
+        return found
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = Fragments(int(app.config.get("FRAGMENT_CACHE_SIZE", DEFAULT_SIZE)))
+
+
+def fragments(app: Flask | None = None) -> Fragments:
+    return (app or current_app).extensions[EXTENSION]
