@@ -91,3 +91,23 @@ def cache_key(path: str, query: str, browser: bool) -> str:
     gets a feed's browser representation."""
     key = path + "?" + query if query else path
     return key + BROWSER_SUFFIX if browser else key
+
+
+@lru_cache(maxsize=4096)
+def identity(key: str) -> str:
+    """A short name of a cache key (the first part of every validator, and of feed ETags that
+    RFC 3229 clients send back)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def validator(prefix: str, key: str, stamp: str, newest_update: str) -> str:
+    """The ETag (quoted) of the response ``key`` names while the content is at ``stamp``, made
+    without rendering: ``"<identity>-<newest update, epoch seconds>-<digest>"``.
+
+    The digest covers the deployment (``prefix``: settings and code fingerprint), the key (path,
+    the query parameters that change the output, the representation) and the stamp (content
+    version, date), which together decide every byte of the response; so the ETag changes
+    whenever the bytes could. The middle part lets an RFC 3229 client name the version it holds.
+    """
+    digest = hashlib.blake2b(f"{prefix}\x00{key}\x00{stamp}".encode("utf-8", "surrogatepass"), digest_size=8)
+    return f'"{identity(key)}-{newest_update}-{digest.hexdigest()}"'

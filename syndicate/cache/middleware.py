@@ -35,12 +35,19 @@ from redis.lock import Lock
 from werkzeug.exceptions import HTTPException
 
 from ..lru import LRU
-from ..negotiation import coding_preference, wants_browser_feed
+from ..negotiation import (
+    BROWSER_FORMATS,
+    IMMUTABLE,
+    VARY_ACCEPT,
+    VARY_ENCODING,
+    coding_preference,
+    wants_browser_feed,
+)
 from ..urls import HEALTHZ
 from .entries import StoredResponse, build_entry, storable
-from .keys import BROWSER_SUFFIX, backend_key, backend_prefix, cache_key, canonical_query, is_search
+from .keys import BROWSER_SUFFIX, backend_key, backend_prefix, cache_key, canonical_query, is_search, validator
 from .stamp import ContentStamp
-from .validators import BYPASS_PREFIXES, FILL, default_cache_control
+from .validators import BYPASS_PREFIXES, FILL, VALIDATOR, default_cache_control
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,9 @@ KEPT_ON_PASSTHROUGH_304 = ("etag", "last-modified", "cache-control", "vary", "x-
 LOCK_WAIT = 10.0  # seconds a request waits for another one rendering the same key
 REDIS_LOCK_TIMEOUT = 10.0  # seconds before a crashed renderer's Redis lock expires
 REDIS_POLL = 0.01
+# Views whose responses are a function of the key and the stamp alone, so their ETag can be
+# computed without rendering (``keys.validator``).
+VALIDATED_BLUEPRINTS = ("site.", "feeds.")
 
 
 class ResponseCache:
@@ -75,7 +85,8 @@ class ResponseCache:
         self._locks_guard = threading.Lock()
         routes = app.url_map.bind("localhost")
         self._routes = routes
-        self.feed_format = lru_cache(maxsize=1024)(self._route_format)
+        self.route = lru_cache(maxsize=4096)(self._route)
+        self.feed_format = self._route_format
         self.renders = 0  # entries rendered by this process (for tests and operators)
 
     # ---- the request
@@ -110,6 +121,10 @@ class ResponseCache:
         entry = hot.get(key)
         outcome = "hit"
         if entry is None or entry.stamp != stamp:
+            revalidated = self.revalidate(environ, path, key, stamp)
+            if revalidated is not None:
+                start_response("304 Not Modified", revalidated)
+                return []
             if "HTTP_A_IM" in environ:
                 # RFC 3229: only the feed view knows how to answer with a delta.
                 return self.app(environ, start_response)
@@ -120,6 +135,7 @@ class ResponseCache:
             start_response("304 Not Modified", list(entry.headers[("304", outcome)]))
             return []
         if "HTTP_A_IM" in environ:
+            environ[VALIDATOR] = entry.etag
             return self.app(environ, start_response)
         bodies = entry.bodies
         coding = "identity"
@@ -134,11 +150,41 @@ class ResponseCache:
 
     def _route_format(self, path: str) -> str | None:
         """The feed format of the route ``path`` leads to (None for anything but a feed)."""
+        route = self.route(path)
+        return route[1] if route is not None else None
+
+    def _route(self, path: str) -> tuple[str, str | None] | None:
+        """(endpoint, feed format or None) of the route ``path`` leads to; None when no route."""
         try:
-            _endpoint, values = self._routes.match(path, method="GET")
-        except HTTPException:  # not found, a redirect, another method: no feed here
+            endpoint, values = self._routes.match(path, method="GET")
+        except HTTPException:  # not found, a redirect, another method
             return None
-        return values.get("fmt")
+        return endpoint, values.get("fmt")
+
+    # ---- revalidation without rendering
+    def revalidate(self, environ: dict[str, Any], path: str, key: str, stamp: str) -> list | None:
+        """For a request the cache holds no current entry for: put the ETag the response will
+        carry in ``environ`` (``VALIDATOR``), and when the request's ``If-None-Match`` names it,
+        the headers of a 304 (so nothing is rendered). None when a render is needed."""
+        route = self.route(path)
+        if route is None or not route[0].startswith(VALIDATED_BLUEPRINTS):
+            return None
+        etag = validator(self.prefix, key, stamp, ContentStamp.newest_update(stamp))
+        environ[VALIDATOR] = etag
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if not if_none_match or etag not in if_none_match:  # a quoted tag: found only if sent
+            return None
+        endpoint, fmt = route
+        # The caching headers the 200 carries (RFC 9110 §15.4.5); no Last-Modified: it is known
+        # only from the content, and a 304 may leave it out.
+        immutable = endpoint.startswith("feeds.") and "archive" in endpoint
+        vary = f"{VARY_ACCEPT}, {VARY_ENCODING}" if fmt in BROWSER_FORMATS else VARY_ENCODING
+        return [
+            ("ETag", etag),
+            ("Cache-Control", IMMUTABLE if immutable else self.cache_control),
+            ("Vary", vary),
+            ("X-Cache", "revalidated"),
+        ]
 
     # ---- a miss
     def fill(

@@ -2,10 +2,12 @@
 
 The stamp is ``Store.content_version()`` (moves on every write in any process sharing the
 database file, and when a scheduled article becomes due) plus today's date in ``TIMEZONE``
-(pages print it). A write through Syndicate in any process moves the shared change token
-(``changes.py``), read from memory without a system call; SQLite itself is asked only when the
-token moved, when a scheduled article or midnight is due, or once a second (so writers that
-bypass Syndicate, such as the sqlite3 shell, are noticed too).
+(pages print it), plus the newest ``updated`` time of any visible article (the time an RFC 3229
+client's version is named by, see ``keys.validator``). A write through Syndicate in any
+process moves the shared change token (``changes.py``), read from memory without a system
+call; SQLite itself is asked only when the token moved, when a scheduled article or midnight
+is due, or once a second (so writers that bypass Syndicate, such as the sqlite3 shell, are
+noticed too).
 """
 
 from __future__ import annotations
@@ -63,17 +65,23 @@ class ContentStamp:
             # in the version, instead of being skipped until the following one is due.
             due = store.next_scheduled()
             version = store.content_version()
+            newest_update = store.newest_update_seconds()
             today = datetime.fromtimestamp(now, self.timezone).date()
             midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), self.timezone).timestamp()
             valid_until = max(midnight, now + 1)
             if due is not None:
                 valid_until = min(valid_until, due.timestamp())
-            state.stamp = f"{version}|{today.isoformat()}"
+            state.stamp = f"{version}|{today.isoformat()}|{newest_update}"
             state.valid_until = valid_until
             state.data_version = data_version
         state.token = token
         state.check_after = now + SQLITE_CHECK_INTERVAL
         return state.stamp
+
+    @staticmethod
+    def newest_update(stamp: str) -> str:
+        """The newest-update seconds a stamp carries."""
+        return stamp.rpartition("|")[2]
 
     def reset_thread_store(self) -> None:
         """Drop this thread's connection (it is reopened on the next request)."""

@@ -25,6 +25,8 @@ SHORT_STATUSES = {301, 308, 404, 410}
 SHORT_MAX_AGE = 60
 STATIC_MAX_AGE = 86400
 FILL = "syndicate.cache.fill"  # environ flag: this request renders an entry for the fast path
+# environ: the ETag the fast path computed for this response without rendering (keys.validator)
+VALIDATOR = "syndicate.cache.etag"
 
 
 def is_candidate(method: str, path: str) -> bool:
@@ -79,7 +81,10 @@ def http_headers(response: Response) -> Response:
         return response
     if status != 200 or response.is_streamed or response.direct_passthrough:
         return response
-    if "ETag" not in headers:
+    validator = request.environ.get(VALIDATOR)
+    if validator is not None:
+        headers["ETag"] = validator  # computed by the fast path from what decides the bytes
+    elif "ETag" not in headers:
         response.add_etag()  # strong: a hash of the body
     if response.last_modified is None:
         response.last_modified = datetime.now(UTC).replace(microsecond=0)

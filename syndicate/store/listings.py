@@ -184,6 +184,14 @@ class Listings(Terms, Articles):
         )
         return [(int(row["year"]), int(row["month"]), row["n"]) for row in rows]
 
+    def newest_update_seconds(self) -> int:
+        """The newest ``updated`` of any visible article, in whole epoch seconds (0 when none):
+        one backwards walk of the ``updated`` index."""
+        row = self.conn.execute(
+            f"SELECT updated FROM articles WHERE {VISIBLE} ORDER BY updated DESC LIMIT 1", {"now": self.now()}
+        ).fetchone()
+        return int(from_db(row["updated"]).timestamp()) if row else 0
+
     def last_updated(self) -> datetime | None:
         row = self.conn.execute(
             f"SELECT max(updated) AS updated FROM articles WHERE {VISIBLE}", {"now": self.now()}
