@@ -161,7 +161,9 @@ def articles(count: int, seed: int, until: datetime, site_url: str, language: st
     """
     rng = random.Random(seed)
     sizes = {name: len(data) for name, data in image_files().items()}
-    span = timedelta(days=max(30, count // 8))  # about eight articles a day
+    # About eight articles a day; denser for very large archives, which would otherwise start
+    # before 1970, the earliest publication year the input gate accepts.
+    span = timedelta(days=max(30, min(count // 8, (until.replace(tzinfo=None) - datetime(1971, 1, 1)).days)))
     step = span / max(count, 1)
     seen_slugs: set[str] = set()
     scheduled = min(count // 2, max(3, count // 200))
