@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .i18n import check_language
+
 DEFAULTS: dict[str, Any] = {
     # Identity of the site; SITE_URL is the absolute base of every URL in feeds and sitemaps.
     "SITE_URL": "http://127.0.0.1:8000",
@@ -145,9 +147,10 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
 
     if cfg.get("SLUG_STYLE") not in {"unicode", "ascii"}:
         raise ConfigError(f"SLUG_STYLE must be 'unicode' or 'ascii', got {cfg.get('SLUG_STYLE')!r}")
-    from .i18n import check_language
-
-    cfg["SITE_LANGUAGE"] = check_language(str(cfg["SITE_LANGUAGE"]))
+    try:
+        cfg["SITE_LANGUAGE"] = check_language(str(cfg["SITE_LANGUAGE"]))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
     for name, (low, high) in INT_LIMITS.items():
         value = cfg.get(name)

@@ -47,13 +47,11 @@ def locale(tag: str) -> Locale:
 
 def check_language(tag: str) -> str:
     """``tag`` stripped, if CLDR knows it; otherwise a ValueError naming the setting."""
-    from .config import ConfigError
-
     tag = tag.strip()
     try:
         locale(tag)
     except (UnknownLocaleError, ValueError):
-        raise ConfigError(f"SITE_LANGUAGE must be a language tag such as en, fa, ar or pt-BR, got {tag!r}") from None
+        raise ValueError(f"SITE_LANGUAGE must be a language tag such as en, fa, ar or pt-BR, got {tag!r}") from None
     return tag
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import http_date, parse_cache_control_header, parse_date, parse_list_header
 
-from ..negotiation import FEED_MEDIA_TYPES, OPML_MEDIA_TYPE, VARY_ENCODING, XML_MEDIA_TYPE
+from ..negotiation import FEED_MEDIA_TYPES, OPML_MEDIA_TYPE, VARY_ENCODING, XML_MEDIA_TYPE, coding_preference
 from .keys import ENTRY_FORMAT
 from .validators import not_modified
 
@@ -34,6 +34,7 @@ NOT_STORED = {
 VARY_OK = {"accept-encoding", "accept", "cookie", "authorization"}
 # RFC 9110 §15.4.5: a 304 carries the validators and caching headers, not the content's.
 KEPT_ON_304 = ("content-location", "expires")
+MAX_CODINGS_MEMO = 64  # distinct Accept-Encoding values remembered per entry
 MIN_COMPRESS = 256
 GZIP_LEVEL = 6
 BROTLI_QUALITY = 9  # 11 costs ~15x the time for a few % smaller bodies; this runs on every miss
@@ -42,7 +43,9 @@ BROTLI_QUALITY = 9  # 11 costs ~15x the time for a few % smaller bodies; this ru
 class StoredResponse:
     """One cached response, with its header lists built once so a hit only picks one."""
 
-    __slots__ = ("stamp", "status", "stored", "etag", "last_modified", "cache_control", "vary", "bodies", "headers")
+    __slots__ = (
+        "stamp", "status", "stored", "etag", "last_modified", "cache_control", "vary", "bodies", "headers", "codings",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -63,6 +66,8 @@ class StoredResponse:
         self.cache_control = cache_control
         self.vary = vary
         self.bodies = bodies
+        # Accept-Encoding value -> the coding to send (a few distinct values in practice).
+        self.codings: dict[str, str] = {}
         validators = [
             ("ETag", etag),
             ("Last-Modified", last_modified),
@@ -95,6 +100,14 @@ class StoredResponse:
         if not isinstance(value, tuple) or len(value) != 9 or value[0] != ENTRY_FORMAT:
             return None
         return cls(*value[1:])
+
+    def coding_for(self, accept_encoding: str) -> str:
+        """The best coding of this entry that ``accept_encoding`` accepts (identity when none
+        is: RFC 9110 lets a server ignore the header rather than send a 406)."""
+        coding = next((c for c in coding_preference(accept_encoding) if c in self.bodies), "identity")
+        if len(self.codings) < MAX_CODINGS_MEMO:
+            self.codings[accept_encoding] = coding
+        return coding
 
     def not_modified(self, environ: dict[str, Any]) -> bool:
         """Whether the request's conditional headers make this a 304 (RFC 9110 §13.2.2)."""

@@ -35,14 +35,7 @@ from redis.lock import Lock
 from werkzeug.exceptions import HTTPException
 
 from ..lru import LRU
-from ..negotiation import (
-    BROWSER_FORMATS,
-    IMMUTABLE,
-    VARY_ACCEPT,
-    VARY_ENCODING,
-    coding_preference,
-    wants_browser_feed,
-)
+from ..negotiation import BROWSER_FORMATS, IMMUTABLE, VARY_ACCEPT, VARY_ENCODING, wants_browser_feed
 from ..urls import HEALTHZ
 from .entries import StoredResponse, build_entry, storable
 from .keys import BROWSER_SUFFIX, backend_key, backend_prefix, cache_key, canonical_query, is_search, validator
@@ -71,6 +64,7 @@ class ResponseCache:
         self.app = app.wsgi_app  # the Flask app proper, called on a miss or a bypass
         self.backend = backend
         self.content = ContentStamp(config["DATABASE"], config["TIMEZONE"], clock=clock)
+        self.stamp = self.content.current  # bound once: asked on every request
         self.bypass_prefixes = (*BYPASS_PREFIXES, (app.static_url_path or "/static") + "/")
         self.cache_control = default_cache_control(config)
         self.timeout = config["CACHE_DEFAULT_TIMEOUT"]
@@ -83,10 +77,9 @@ class ResponseCache:
         self.redis = backend._write_client if isinstance(backend, RedisCache) else None
         self._locks: dict[str, list] = {}
         self._locks_guard = threading.Lock()
-        routes = app.url_map.bind("localhost")
-        self._routes = routes
+        self._routes = app.url_map.bind("localhost")
+        self.request_key = lru_cache(maxsize=4096)(self._request_key)
         self.route = lru_cache(maxsize=4096)(self._route)
-        self.feed_format = self._route_format
         self.renders = 0  # entries rendered by this process (for tests and operators)
 
     # ---- the request
@@ -107,17 +100,15 @@ class ResponseCache:
         ):
             return self.app(environ, start_response)
         try:
-            stamp = self.content.current()
+            stamp = self.stamp()
         except sqlite3.Error as exc:  # the database is unusable: let Flask report it
             log.warning("response cache: cannot read the content version: %s", exc)
             self.content.reset_thread_store()
             return self.app(environ, start_response)
-        query_string = environ.get("QUERY_STRING", "")
-        query = canonical_query(query_string) if query_string else ""
-        accept = environ.get("HTTP_ACCEPT")
-        browser = accept is not None and wants_browser_feed(self.feed_format(path), accept)
-        key = cache_key(environ.get("SCRIPT_NAME", "") + path, query, browser)
-        hot = self.hot_searches if is_search(query) else self.hot
+        key, query, search = self.request_key(
+            environ.get("SCRIPT_NAME", ""), path, environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT")
+        )
+        hot = self.hot_searches if search else self.hot
         entry = hot.get(key)
         outcome = "hit"
         if entry is None or entry.stamp != stamp:
@@ -137,16 +128,19 @@ class ResponseCache:
         if "HTTP_A_IM" in environ:
             environ[VALIDATOR] = entry.etag
             return self.app(environ, start_response)
-        bodies = entry.bodies
-        coding = "identity"
-        for candidate in coding_preference(environ.get("HTTP_ACCEPT_ENCODING", "")):
-            if candidate in bodies:
-                coding = candidate
-                break
+        accept_encoding = environ.get("HTTP_ACCEPT_ENCODING", "")
+        coding = entry.codings.get(accept_encoding) or entry.coding_for(accept_encoding)
         start_response(entry.status, list(entry.headers[(coding, outcome)]))
         if method == "HEAD":
             return []
-        return [bodies[coding]]
+        return [entry.bodies[coding]]
+
+    def _request_key(self, script_name: str, path: str, query_string: str, accept: str | None) -> tuple[str, str, bool]:
+        """(key, canonical query, whether it is a search) of a request; memoised per instance
+        (``request_key``) because the fast path asks on every request."""
+        query = canonical_query(query_string) if query_string else ""
+        browser = accept is not None and wants_browser_feed(self._route_format(path), accept)
+        return cache_key(script_name + path, query, browser), query, is_search(query)
 
     def _route_format(self, path: str) -> str | None:
         """The feed format of the route ``path`` leads to (None for anything but a feed)."""

@@ -9,40 +9,17 @@ costs one index seek plus ``per_page`` rows, the same as page 1.
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..lru import LRU
 from ..models import Article, Page, Scope
 from .articles import Articles
 from .connection import VISIBLE, from_db, to_db
 from .terms import Terms
 
-
-class _LRU:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self.lock:
-            if key in self.data:
-                self.data.move_to_end(key)
-                return self.data[key]
-        return None
-
-    def put(self, key: Any, value: Any) -> None:
-        with self.lock:
-            self.data[key] = value
-            self.data.move_to_end(key)
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-
-_PAGE_KEYS = _LRU(512)
+_PAGE_KEYS: LRU[Any, Any] = LRU(512)
 
 
 @dataclass(frozen=True)
