@@ -18,9 +18,9 @@ from flask import Flask, current_app
 from .lru import LRU
 from .models import Article
 
-# Pieces kept per process: a card is ~1 KB, a full-content feed item ~3-8 KB in each format
-# (plus its key, which holds the article's body): ~40 MB at most.
-DEFAULT_SIZE = 4000
+# How many pieces a process keeps is FRAGMENT_CACHE_SIZE (default 4000): a card is ~1 KB, a
+# full-content feed item ~3-8 KB in each format (plus its key, which holds the article's
+# body): ~40 MB at most.
 EXTENSION = "syndicate.fragments"
 
 
@@ -42,7 +42,7 @@ def article_version(article: Article) -> tuple:
 class Fragments:
     """The pieces of one app, keyed by (kind, article version)."""
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, size: int) -> None:
         self.pieces: LRU[tuple, str] = LRU(size)
         self.made = 0  # pieces rendered (for tests and the benchmarks)
 
@@ -59,7 +59,7 @@ class Fragments:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = Fragments(int(app.config.get("FRAGMENT_CACHE_SIZE", DEFAULT_SIZE)))
+    app.extensions[EXTENSION] = Fragments(app.config["FRAGMENT_CACHE_SIZE"])
 
 
 def fragments(app: Flask | None = None) -> Fragments:
