@@ -12,7 +12,7 @@ Syndicate; http_bench.py prints every figure as a ratio to this floor.
 (what the response cache does to notice writes from other processes): a diagnostic floor that
 shows what that one SQLite call costs under waitress, where each call releases the GIL.
 
-SPEC.json maps a path to {"status": 200, "headers": [[name, value], ...], "size": N,
+SPEC.json maps a path (or "*": every other path) to {"status": 200, "headers": [[name, value], ...], "size": N,
 "etag": "...", "headers_304": [[name, value], ...]}.
 """
 
@@ -42,8 +42,10 @@ def make_app(spec: dict[str, dict]) -> Callable:
         routes[path] = (f"{entry.get('status', 200)} OK", headers, [body], entry.get("etag"), headers_304)
     not_found = ("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")], [b"not found"])
 
+    default = routes.get("*")  # a spec may give one response for every other path
+
     def app(environ, start_response):
-        route = routes.get(environ["PATH_INFO"])
+        route = routes.get(environ["PATH_INFO"], default)
         if route is None:
             start_response(not_found[0], not_found[1])
             return not_found[2]

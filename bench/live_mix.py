@@ -10,7 +10,8 @@ second through the API, against the same spread without writes and against the f
   article demo archive; wrk replays the sequence (a Lua script) with -c16.
 - Writer: a thread POSTing one article a second to /api/v1/articles (a real write token), and
   right after each 201 fetching / and /feed/: the new title must be on both (zero-stale).
-- Floor: bench/floor.py with every URL of the spread at its real size and headers.
+- Floor: bench/floor.py, the hottest URLs at their real size and headers, every other URL at
+  the mean size of those.
 - The server's resident memory (VmRSS, VmHWM) is read from /proc at the end of each run.
 
     python bench/live_mix.py [--duration 20] [--rounds 2] [--base /tmp/perf-base]
@@ -199,12 +200,17 @@ def scenario(name: str, root: Path | None, args: argparse.Namespace, logs: Path,
         paths.write_text("\n".join(sequence) + "\n")
         lua = logs / f"{name}.lua"
         lua.write_text(LUA % {"file": paths})
-        spec = {}
-        for path in dict.fromkeys(sequence):  # every URL once: warms the cache, sizes the floor
+        # The floor's bodies: the real size of the hottest URLs (the first distinct ones of the
+        # sequence, fetched once, which also warms them), the mean of those for all others.
+        spec, sizes = {}, []
+        for path in list(dict.fromkeys(sequence))[: args.sample]:
             status, headers, body = harness.fetch(server.base + path)
             if status == 200:
                 spec[path] = {"headers": list(headers.items()), "size": len(body)}
-        print(f"# {name}: {len(urls)} URLs, {len(spec)} distinct requested", file=sys.stderr)
+                sizes.append(len(body))
+        spec["*"] = {**spec["/"], "size": int(statistics.mean(sizes))}
+        distinct = len(set(sequence))
+        print(f"# {name}: {len(urls)} URLs, {distinct} distinct in the sequence, {len(sizes)} sized", file=sys.stderr)
         floor = start_floor(procs, spec, 8, logs) if root is None else None
         for _number in range(args.rounds):
             results.append(measure(f"{name}: no writes", server, lua, args, None))
@@ -220,6 +226,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--base", type=Path)
+    parser.add_argument("--sample", type=int, default=400, help="URLs fetched up front to size the floor")
     parser.add_argument("--database", type=Path)
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     args = parser.parse_args()
