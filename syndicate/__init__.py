@@ -64,7 +64,7 @@ class Syndicate(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    from . import api, cache, db, errors, feeds, fragments, health, i18n, security, site, websub
+    from . import api, cache, db, errors, fediverse, feeds, fragments, health, i18n, security, site, websub
     from . import config as settings
     from .store import Store
 
@@ -95,9 +95,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     websub.init_app(app)
     health.init_app(app)
+    fediverse.init_app(app)
     security.init_app(app)
     # Last: the cache wraps the finished WSGI app, so hits skip all of the above.
     cache.init_app(app)
+    fediverse.wrap(app)  # outside the cache: ActivityStreams requests never go through it
     app.wsgi_app = security.HostCheck(
         app.wsgi_app, app.config.get("CONTENT_SECURITY_POLICY") or security.CONTENT_SECURITY_POLICY
     )  # type: ignore[method-assign]

@@ -225,9 +225,10 @@ def decode_cursor(cursor: str) -> tuple[str, int, str]:
 
 
 def after_write(previous: Article | None, saved: Article | None) -> None:
-    from . import websub
+    from . import fediverse, websub
 
     websub.notify(current_app, [a for a in (previous, saved) if a is not None])
+    fediverse.after_write(current_app, previous, saved)
 
 
 # ---------------------------------------------------------------------------------- views

@@ -306,7 +306,10 @@ def token_revoke(name: str) -> None:
     click.echo(f"Token {name!r} revoked.")
 
 
-COMMANDS = [init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group]
+from .fediverse.cli import fediverse_group  # noqa: E402 (the commands above are defined first)
+
+COMMANDS = [init_command, demo_command, import_command, export_command, serve_command, stats_command, token_group,
+            fediverse_group]  # fmt: skip
 for _command in COMMANDS:
     cli.add_command(_command)
 

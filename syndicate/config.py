@@ -8,6 +8,7 @@ with a message that names it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,16 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_STALE_WHILE_REVALIDATE": 300,
     # Content-Security-Policy header; empty means the built-in strict policy (security.py).
     "CONTENT_SECURITY_POLICY": "",
+    # Fediverse (ActivityPub): off until the operator opts in (README, "Follow us from the fediverse").
+    "FEDIVERSE_ENABLED": False,
+    "FEDIVERSE_USERNAME": "news",  # the site's handle: @news@host
+    "FEDIVERSE_ICON": "",  # avatar of the actors (URL or path)
+    "FEDIVERSE_TIMEOUT": 10.0,  # seconds per outgoing request
+    "FEDIVERSE_BACKOFF": 60.0,  # seconds before the first retry of a failed delivery (doubled each time)
+    "FEDIVERSE_RETRY_SECONDS": 86400,  # then the inbox is marked unreachable
+    "FEDIVERSE_POLL": 5.0,  # seconds: how often workers look for deliveries queued by other processes
+    "FEDIVERSE_WORKERS": 4,  # delivery threads per process
+    "FEDIVERSE_ALLOW_PRIVATE_ADDRESSES": False,  # fetch/deliver to loopback and private networks (tests)
     # Publishing API: largest accepted request body, in bytes.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     # `syndicate serve` (waitress): worker threads; open connections it keeps (idle ones cost
@@ -90,8 +101,17 @@ INT_LIMITS = {
     "SERVER_HEADER_TIMEOUT": (1, 3600),
     "SERVER_MAX_HEADER_SIZE": (4096, 1_048_576),
     "SERVER_BACKLOG": (16, 65535),
+    "FEDIVERSE_RETRY_SECONDS": (1, 30 * 86400),
+    "FEDIVERSE_WORKERS": (1, 64),
 }
-_POSITIVE_NUMBERS = ("WEBSUB_BACKOFF", "WEBSUB_TIMEOUT", "WEBSUB_SCHEDULE_POLL")
+_POSITIVE_NUMBERS = (
+    "WEBSUB_BACKOFF",
+    "WEBSUB_TIMEOUT",
+    "WEBSUB_SCHEDULE_POLL",
+    "FEDIVERSE_TIMEOUT",
+    "FEDIVERSE_BACKOFF",
+    "FEDIVERSE_POLL",
+)
 _CACHE_TYPES = {"SimpleCache", "FileSystemCache", "RedisCache", "NullCache"}
 
 
@@ -180,6 +200,10 @@ def validate(cfg: dict[str, Any], instance_path: Path) -> None:
     hub = cfg.get("WEBSUB_HUB") or ""
     if hub and urlsplit(hub).scheme not in {"http", "https"}:
         raise ConfigError(f"WEBSUB_HUB must be an http(s) URL, got {hub!r}")
+
+    if not re.fullmatch(r"[a-z0-9_][a-z0-9_.-]{0,63}", str(cfg.get("FEDIVERSE_USERNAME", ""))):
+        name = cfg.get("FEDIVERSE_USERNAME")
+        raise ConfigError(f"FEDIVERSE_USERNAME must be a lower-case handle such as news, got {name!r}")
 
     if cfg.get("CACHE_TYPE") not in _CACHE_TYPES:
         raise ConfigError(f"CACHE_TYPE must be one of {sorted(_CACHE_TYPES)}, got {cfg.get('CACHE_TYPE')!r}")

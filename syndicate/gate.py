@@ -3,7 +3,9 @@
 Only the publishing API takes request bodies, and only with a write token. So a request that
 declares a body (a Content-Length above zero, or a chunked body) is refused at once when:
 
-- it is not for the API (413: no page takes a body);
+- it is not for the API (413: no page takes a body), except the ActivityPub inboxes when the
+  fediverse is on: those take signed bodies of at most ``INBOX_MAX_BODY`` bytes without a
+  token (the inbox checks the HTTP signature once the body is read);
 - its bearer token is missing, unknown or revoked (401), or read-only (403);
 - its Content-Length is over ``MAX_CONTENT_LENGTH`` (413).
 
@@ -17,6 +19,7 @@ the database cannot answer (locked, missing) the request simply goes on to the A
 from __future__ import annotations
 
 import hmac
+import re
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -27,6 +30,9 @@ API_PREFIX = "/api"
 # needs a valid token too, since no public route reads a body.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CHALLENGE = 'Bearer realm="syndicate"'
+# The fediverse's inboxes (syndicate/fediverse/views.py) and the largest activity they read.
+INBOX_PATH = re.compile(r"/ap/(?:inbox|site/inbox|(?:category|author)/[^/]+/inbox)")
+INBOX_MAX_BODY = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,15 +53,20 @@ class HeaderGate:
     """The checks above, for one database and one body limit. Not thread-safe: waitress calls
     it from its single I/O thread, which also owns the gate's own database connection."""
 
-    def __init__(self, database: str, max_content_length: int) -> None:
+    def __init__(self, database: str, max_content_length: int, *, inboxes: bool = False) -> None:
         self.database = database
         self.max_content_length = max_content_length
+        self.inboxes = inboxes  # FEDIVERSE_ENABLED: the inboxes take signed bodies
         self._store: Store | None = None
 
     def check(self, method: str, path: str, content_length: int, chunked: bool, authorization: str) -> Refusal | None:
         """The refusal for a request with these headers, or None to let it through."""
         if content_length <= 0 and not chunked:
             return None  # no body: nothing to protect; the application decides
+        if self.inboxes and INBOX_PATH.fullmatch(path):
+            if content_length > INBOX_MAX_BODY:
+                return Refusal(413, f"an activity is at most {INBOX_MAX_BODY} bytes")
+            return None  # authenticated by its HTTP signature, in the application
         if not is_api_path(path):
             return Refusal(413, "this address does not take a request body")
         scheme, _, secret = authorization.partition(" ")

@@ -268,7 +268,11 @@ def create_server(app: Any, host: str = "127.0.0.1", port: int = 8000, threads: 
     adjustments.setdefault("threads", 8)
     adjustments["connection_limit"] = fit_open_files(adjustments.get("connection_limit", 100))
     server = waitress.create_server(app, host=host, port=port, ident="Syndicate", **adjustments)
-    gate = HeaderGate(config["DATABASE"], config["MAX_CONTENT_LENGTH"]) if ours else None
+    gate = (
+        HeaderGate(config["DATABASE"], config["MAX_CONTENT_LENGTH"], inboxes=bool(config.get("FEDIVERSE_ENABLED")))
+        if ours
+        else None
+    )
     server.header_gate = gate
     parser = type("_Parser", (_Parser,), {"gate": gate})
     server.channel_class = type("_Channel", (_Channel,), {"parser_class": parser})

@@ -11,7 +11,9 @@ import time
 import pytest
 
 from syndicate.db import get_store
-from syndicate.gate import HeaderGate
+from syndicate.gate import INBOX_MAX_BODY, HeaderGate
+
+from .conftest import make_app
 
 HUGE = 300 * 1024 * 1024  # a 300 MB upload that is never sent
 
@@ -152,3 +154,21 @@ def test_the_gate_lets_the_api_decide_when_the_database_cannot_answer(tmp_path):
     assert gate.check("POST", "/api/v1/articles", 10, False, "Bearer syn_x") is None
     assert gate.check("POST", "/api/v1/articles", 10, False, "").status == 401
     assert gate.check("GET", "/api/v1/articles", 0, False, "") is None
+
+
+def test_fediverse_inboxes_take_signed_bodies_only_when_the_fediverse_is_on(tmp_path):
+
+    make_app(tmp_path / "gate.db")  # a migrated database
+    off = HeaderGate(str(tmp_path / "gate.db"), 1024)
+    on = HeaderGate(str(tmp_path / "gate.db"), 1024, inboxes=True)
+    try:
+        for path in ("/ap/inbox", "/ap/site/inbox", "/ap/category/world/inbox", "/ap/author/a-b/inbox"):
+            assert off.check("POST", path, 500, False, "").status == 413
+            assert on.check("POST", path, 500, False, "") is None  # no token: the signature decides
+            assert on.check("POST", path, INBOX_MAX_BODY + 1, False, "").status == 413
+        # Anything else still needs the API and a token.
+        assert on.check("POST", "/ap/outbox", 500, False, "").status == 413
+        assert on.check("POST", "/ap/inbox/extra", 500, False, "").status == 413
+    finally:
+        off.close()
+        on.close()
