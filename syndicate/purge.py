@@ -230,18 +230,8 @@ def purger(app: Flask) -> Purger | None:
 
 
 def neighbours(store: Store, before: Article | None, after: Article | None, now: datetime) -> list[int]:
-    """Ids of the articles whose pages start showing ``after`` because it took a new place:
-    its neighbours on the timeline and the articles whose "related" list it enters. (Pages
-    that showed the old version carry its own key already.)"""
-    if not surrogate.visible(after, now):
-        return []
-    moved = (
-        not surrogate.visible(before, now) or before.published != after.published or before.category != after.category
-    )
-    if not moved:
-        return []
-    older, newer = store.adjacent(after)
-    return [a.id for a in (older, newer) if a is not None] + store.related_to(after)
+    """Ids of the articles whose pages start showing ``after`` (``Store.shown_by``)."""
+    return store.shown_by(before, after, now)
 
 
 def send(app: Flask, keys: Iterable[str], *, wait: bool = True) -> None:
