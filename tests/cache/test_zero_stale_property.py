@@ -22,7 +22,7 @@ URLS = (
     "/tag/space/", "/author/amira-haddad/", "/author/li-wei/", "/feed/", "/feed/atom/", "/feed/json/",
     "/category/world/feed/", "/category/economy/feed/atom/", "/tag/diplomacy/feed/json/",
     "/author/li-wei/feed/", "/feed/archive/1/", "/feed/?page=2", "/search?q=headline",
-    "/search/feed/?q=headline", "/sitemap.xml", "/feeds.opml",
+    "/search/feed/?q=headline", "/sitemap.xml", "/feeds.opml", "/category/world/page/2/", "/tag/markets/feed/atom/",
 )  # fmt: skip
 GUIDS = [f"urn:prop:{i}" for i in range(6)]
 
@@ -33,7 +33,11 @@ write = st.one_of(
     st.tuples(st.just("delete"), st.sampled_from(GUIDS)),
     st.tuples(st.just("rename"), st.sampled_from(("category", "tag", "author")), st.integers(0, 9)),
 )  # fmt: skip
-read = st.tuples(st.just("read"), st.sampled_from(URLS))
+read = st.one_of(
+    st.tuples(st.just("read"), st.sampled_from(URLS)),
+    # An article's page (it shows its neighbours and related articles) and its date archives.
+    st.tuples(st.just("read"), st.sampled_from(GUIDS), st.sampled_from(("page", "day", "month"))),
+)
 steps = st.lists(st.one_of(write, read, read), min_size=4, max_size=18)
 
 
@@ -58,8 +62,17 @@ def _apply(app, step) -> None:
                 store.save_term(kind, term.slug, f"{term.name.split(' #')[0]} #{n}")
 
 
+def _article_url(app, guid: str, what: str) -> str | None:
+    with app.app_context():
+        article = get_store().article_by_guid(guid)
+    if article is None:
+        return None
+    day = article.published
+    return {"page": article.path, "day": f"/{day:%Y/%m/%d}/", "month": f"/{day:%Y/%m}/"}[what]
+
+
 # Besides random sequences, each kind of write followed by the reads it must change.
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps)
 @example(steps=[("read", "/"), ("read", "/feed/"), ("rename", "category", 0), ("read", "/"), ("read", "/feed/")])
 @example(steps=[("read", "/feed/json/"), ("rename", "tag", 0), ("read", "/feed/json/"), ("read", "/tag/markets/")])
@@ -69,6 +82,11 @@ def _apply(app, step) -> None:
 @example(steps=[("read", "/"), ("save", GUIDS[1], "World", ["Markets"], "Li Wei", 0, "draft"), ("read", "/"),
                 ("save", GUIDS[1], "World", ["Markets"], "Li Wei", 0, "scheduled"), ("read", "/feed/"),
                 ("delete", GUIDS[2]), ("read", "/"), ("read", "/sitemap.xml")])  # fmt: skip
+@example(steps=[("read", GUIDS[0], "page"), ("read", GUIDS[1], "page"),
+                ("save", GUIDS[3], "World", [], "Li Wei", 0, "published"),
+                ("read", GUIDS[0], "page"), ("read", GUIDS[1], "page"), ("read", GUIDS[3], "day")])  # fmt: skip
+@example(steps=[("read", GUIDS[2], "page"), ("save", GUIDS[1], "Science", ["Space"], "Amira Haddad", 2, "published"),
+                ("read", GUIDS[2], "page"), ("read", GUIDS[0], "page"), ("read", GUIDS[1], "month")])  # fmt: skip
 def test_every_cached_answer_is_what_a_fresh_render_shows(tmp_path_factory, steps):
     path = tmp_path_factory.mktemp("prop") / "prop.db"
     cached = make_app(path, CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=50)
@@ -81,7 +99,9 @@ def test_every_cached_answer_is_what_a_fresh_render_shows(tmp_path_factory, step
         if step[0] != "read":
             _apply(cached, step)
             continue
-        url = step[1]
+        url = step[1] if len(step) == 2 else _article_url(twin, *step[1:])
+        if url is None:
+            continue
         got, want = client.get(url), fresh.get(url)
         assert (got.status_code, got.data) == (want.status_code, want.data), url
         if got.status_code == 200 and url in seen:
