@@ -25,7 +25,7 @@ import html
 import json
 import mimetypes
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -34,6 +34,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .content import xml_safe
+from .lru import LRU
 from .version import __version__
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -358,14 +359,31 @@ def entry_piece(item: FeedItem, fmt: str) -> str:
     return body[start:end].decode("utf-8")
 
 
+# The bytes around the entries of a document, by everything they show (``_channel_key``): any
+# change to the channel (a newer update time, another link) is another key, so nothing in here
+# can be stale; the few documents a site serves most keep theirs.
+_CHANNELS: LRU[tuple, tuple[bytes, bytes]] = LRU(512)
+_NOT_CHANNEL = ("items", "entries")
+
+
+def _channel_key(doc: FeedDoc, fmt: str) -> tuple:
+    """Every field of ``doc`` but its entries, as a key (lists as tuples)."""
+    values = (getattr(doc, f.name) for f in fields(doc) if f.name not in _NOT_CHANNEL)
+    return (fmt, *(tuple(v) if isinstance(v, list) else v for v in values))
+
+
 def _write_xml(doc: FeedDoc, fmt: str) -> bytes:
     if doc.entries is None:
         return _with_stylesheet(_xml_bytes(_generator(doc), fmt), doc.stylesheet)
-    fg = _channel(doc)
-    _add_entry(fg, _PLACEHOLDER)
-    body, start, end = _one_entry(fg, fmt)
-    joined = "".join(doc.entries).encode("utf-8")
-    return _with_stylesheet(body[:start] + joined + body[end:], doc.stylesheet)
+    key = _channel_key(doc, fmt)
+    around = _CHANNELS.get(key)
+    if around is None:
+        fg = _channel(doc)
+        _add_entry(fg, _PLACEHOLDER)
+        body, start, end = _one_entry(fg, fmt)
+        around = (_with_stylesheet(body[:start], doc.stylesheet), body[end:])
+        _CHANNELS.put(key, around)
+    return around[0] + "".join(doc.entries).encode("utf-8") + around[1]
 
 
 def write_rss(doc: FeedDoc) -> bytes:
@@ -380,10 +398,26 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-# Longer than our ~60 lines on purpose: JSON Feed 1.1 written field by field, in the spec's order.
 def write_json(doc: FeedDoc) -> bytes:
     """JSON Feed 1.1. RFC 5005 relations have no JSON Feed field (only ``next_url``), so they
     travel in the ``_rfc5005`` extension object, as the spec allows for extensions."""
+    if doc.entries:
+        key = _channel_key(doc, "json")
+        around = _CHANNELS.get(key)
+        if around is None:
+            feed = _json_feed(doc)
+            feed["items"] = [_JSON_SLOT]
+            head, tail = _json_text(feed).encode("utf-8").split(json.dumps(_JSON_SLOT).encode("utf-8"), 1)
+            around = (head, tail)
+            _CHANNELS.put(key, around)
+        return around[0] + _JSON_ITEM_SEPARATOR.join(doc.entries).encode("utf-8") + around[1]
+    feed = _json_feed(doc)
+    feed["items"] = [] if doc.entries is not None else [_json_item(item) for item in doc.items]
+    return _json_text(feed).encode("utf-8")
+
+
+def _json_feed(doc: FeedDoc) -> dict[str, object]:
+    """The document's top-level members, in the spec's order, without ``items``."""
     links = dict(doc.links)
     feed: dict[str, object] = {
         "version": JSON_FEED_VERSION,
@@ -408,12 +442,7 @@ def write_json(doc: FeedDoc) -> bytes:
             **{rel.replace("-", "_"): s(href) for rel, href in links.items()},
             **({"archive": True} if doc.archive else {}),
         }
-    if doc.entries:
-        feed["items"] = [_JSON_SLOT]
-        shell = _json_text(feed)
-        return shell.replace(json.dumps(_JSON_SLOT), _JSON_ITEM_SEPARATOR.join(doc.entries), 1).encode("utf-8")
-    feed["items"] = [] if doc.entries is not None else [_json_item(item) for item in doc.items]
-    return _json_text(feed).encode("utf-8")
+    return feed
 
 
 def _json_text(value: object) -> str:

@@ -1,6 +1,7 @@
 """Rendered pieces of one article, made once per article version and reused by every listing
 and feed that shows it: its listing card (HTML), its RSS item, its Atom entry and its JSON Feed
-item.
+item. Beside them, the parts of the page shell that show no article (the masthead with today's
+date and the sections, the footer), kept per everything they show.
 
 An article's *version* is every field a piece can show (title, body, summary,
 image, author and category names, tags, dates, slug, guid, status): any edit, re-categorisation,
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, current_app
+from markupsafe import Markup
 
 from .lru import LRU
 from .models import Article
@@ -22,6 +24,8 @@ from .models import Article
 # full-content feed item ~3-8 KB in each format (plus its key, which holds the article's
 # body): ~40 MB at most.
 EXTENSION = "syndicate.fragments"
+# Shell parts: a masthead per (day, categories, section) and a footer; a few KB each.
+SHELL_CACHE_SIZE = 256
 
 
 def article_version(article: Article) -> tuple:
@@ -44,6 +48,7 @@ class Fragments:
 
     def __init__(self, size: int) -> None:
         self.pieces: LRU[tuple, str] = LRU(size)
+        self.shells: LRU[tuple, Markup] = LRU(SHELL_CACHE_SIZE)
         self.made = 0  # pieces rendered (for tests and the benchmarks)
 
     def piece(self, kind: tuple, article: Article, make: Callable[[Article], str]) -> str:
@@ -55,6 +60,15 @@ class Fragments:
             found = make(article)
             self.pieces.put(key, found)
             self.made += 1
+        return found
+
+    def shell(self, key: tuple, make: Callable[[], str]) -> Markup:
+        """A part of the pages around the articles (the masthead, the footer), made once per
+        ``key``, which holds every value the part shows."""
+        found = self.shells.get(key)
+        if found is None:
+            found = Markup(make())
+            self.shells.put(key, found)
         return found
 
 

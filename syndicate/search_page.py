@@ -5,11 +5,11 @@ Part of the site blueprint (``site.search``); the factory imports it."""
 from __future__ import annotations
 
 from flask import Response, current_app, render_template, request
-from flask_babel import gettext as _
 
 from . import surrogate
 from .content import clean_text
 from .db import get_store
+from .i18n import gettext as _
 from .i18n import number as number_
 from .limits import SEARCH_MAX_PAGE, SEARCH_MAX_QUERY, SEARCH_MIN_PREFIX, page_number
 from .models import Page, Scope

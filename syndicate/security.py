@@ -23,6 +23,7 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'none'; form-action 'self'"
 )
 
+EXTENSION = "syndicate.security_headers"
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -40,17 +41,27 @@ def security_headers(policy: str = CONTENT_SECURITY_POLICY) -> dict[str, str]:
 
 def apply(headers: MutableMapping[str, str], policy: str = CONTENT_SECURITY_POLICY) -> None:
     """Add the security headers a response does not already set (a view may tighten one)."""
+    present = {name.lower() for name in headers.keys()}
     for name, value in security_headers(policy).items():
-        if name not in headers:
+        if name.lower() not in present:
             headers[name] = value
 
 
 def add_security_headers(response: Response) -> Response:
-    apply(response.headers, current_app.config.get("CONTENT_SECURITY_POLICY") or CONTENT_SECURITY_POLICY)
+    # One pass over the response's headers: werkzeug's ``name in headers`` raises and catches a
+    # KeyError for each absent name, which cost more than the rest of this hook.
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
+    for name, value in current_app.extensions[EXTENSION]:
+        if name.lower() not in present:
+            headers.add(name, value)  # absent: appended, as setting it would
     return response
 
 
 def init_app(app: Flask) -> None:
+    # The policy is a setting: the headers are made once, not on every response.
+    policy = app.config.get("CONTENT_SECURITY_POLICY") or CONTENT_SECURITY_POLICY
+    app.extensions[EXTENSION] = tuple(security_headers(policy).items())
     app.after_request(add_security_headers)
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request
-from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, RequestRedirect
@@ -23,6 +22,7 @@ from . import surrogate
 from .db import get_store
 from .fragments import fragments
 from .i18n import full_date, long_date, month_name, month_year, year_name
+from .i18n import gettext as _
 from .i18n import number as number_
 from .limits import page_number
 from .models import Article, Page, Scope
@@ -76,16 +76,35 @@ def iso(moment: datetime) -> str:
 
 def today_line() -> str:
     """'Wednesday, November 25, 2026': today in the configured time zone and language."""
-    surrogate.shows(None, (), surrogate.NAV)
     return full_date(datetime.now(UTC) if g.get("site_degraded") else get_store().clock())
 
 
 def nav_categories() -> list:
     """The categories for the navigation; empty when the database cannot answer (500 page)."""
-    surrogate.shows(None, (), surrogate.NAV)
     if g.get("site_degraded"):
         return []
     return get_store().terms("category")
+
+
+def masthead(section: Any = None) -> Markup:
+    """The header every page starts with (today's date, search, the sections), rendered once
+    per everything it shows: the date line, the categories (slug, name) in order, the current
+    section and the site's title; a new day or a renamed category makes another one."""
+    surrogate.shows(None, (), surrogate.NAV)
+    section = section if isinstance(section, str) else None  # undefined in most templates
+    today, categories = today_line(), tuple(nav_categories())
+    title = current_app.config["SITE_TITLE"]
+    key = ("masthead", today, tuple((c.slug, c.name) for c in categories), section, title)
+    return fragments().shell(
+        key, lambda: render_template("partials/masthead.html", today=today, categories=categories, section=section)
+    )
+
+
+def site_footer() -> Markup:
+    """The footer: the site's settings alone, so rendered once per title and description."""
+    config = current_app.config
+    key = ("footer", config["SITE_TITLE"], config["SITE_DESCRIPTION"])
+    return fragments().shell(key, lambda: render_template("partials/footer.html"))
 
 
 def json_ld(data: dict[str, Any]) -> Markup:
@@ -378,8 +397,8 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["d2"] = _TwoDigitConverter
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.globals.update(
-        today_line=today_line,
-        nav_categories=nav_categories,
+        masthead=masthead,
+        site_footer=site_footer,
         page_path=page_path,
         listing_card=listing_card,
     )

@@ -4,7 +4,7 @@ the page size), lookups by slug, guid and id, old slugs, neighbours and export."
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..models import Article, Term
@@ -21,7 +21,7 @@ ARTICLE_COLUMNS = (
 )
 
 
-def _article(row: sqlite3.Row, tags: list[Term]) -> Article:
+def _article(row: Mapping[str, Any], tags: list[Term]) -> Article:
     return Article(
         id=row["id"], guid=row["guid"], slug=row["slug"], title=row["title"], summary=row["summary"],
         body=row["body"], image_url=row["image_url"], image_caption=row["image_caption"],
@@ -44,6 +44,20 @@ class Articles(Connection):
             return []
         marks = ",".join("?" * len(ids))
         rows = self.conn.execute(f"SELECT {ARTICLE_COLUMNS} {ARTICLE_FROM} WHERE a.id IN ({marks})", list(ids))
+        by_id = {article.id: article for article in self._hydrate(rows)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def _hydrate(self, cursor: sqlite3.Cursor) -> list[Article]:
+        """``Article`` records for the rows of ``cursor`` (``ARTICLE_COLUMNS``), in their order,
+        with their tags."""
+        # Each row as a dict: sqlite3.Row finds a name by comparing it with every column name,
+        # which for these 23 columns cost more than the queries themselves.
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor]
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        marks = ",".join("?" * len(ids))
         tags: dict[int, list[Term]] = {i: [] for i in ids}
         for tag in self.conn.execute(
             f"SELECT x.article_id, t.id, t.slug, t.name FROM article_tags x JOIN tags t ON t.id = x.tag_id"
@@ -51,8 +65,18 @@ class Articles(Connection):
             list(ids),
         ):
             tags[tag["article_id"]].append(Term("tag", tag["slug"], tag["name"], tag["id"]))
-        by_id = {row["id"]: _article(row, tags[row["id"]]) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
+        return [_article(row, tags[row["id"]]) for row in rows]
+
+    def articles_listed(self, sql: str, params: dict[str, Any], direction: str) -> list[Article]:
+        """Full articles for the ``id`` and ``published`` columns ``sql`` selects, in that order
+        (``direction`` of published, id): one query for the articles of a page, one for tags."""
+        rows = self.conn.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM ({sql}) AS listed JOIN articles a ON a.id = listed.id"
+            " LEFT JOIN authors au ON au.id = a.author_id LEFT JOIN categories c ON c.id = a.category_id"
+            f" ORDER BY listed.published {direction}, listed.id {direction}",
+            params,
+        )
+        return self._hydrate(rows)
 
     def _ids(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[int]:
         """The ``id`` column of a query that selects article ids."""

@@ -127,7 +127,7 @@ class Listings(Terms, Articles):
     def listing_sql(
         self, scope: Scope, *, oldest_first: bool = False, embargoed: bool = False
     ) -> tuple[str, dict[str, Any]] | None:
-        """The SQL and parameters that fetch the ids (column ``id``) of one page of ``scope``
+        """The SQL and parameters that fetch the ids (columns ``id``, ``published``) of one page of ``scope``
         from a page key (for ``page`` and for EXPLAIN QUERY PLAN in the tests)."""
         listing = self._listing(scope, self.now(), embargoed=embargoed)
         if listing is None:
@@ -142,7 +142,7 @@ class Listings(Terms, Articles):
             bound = f"{p} <= :key_published AND ({p} < :key_published OR {i} <= :key_id)"
             direction = "DESC"
         sql = (
-            f"SELECT {i} AS id FROM {listing.table} WHERE {listing.where} AND {bound}"
+            f"SELECT {i} AS id, {p} AS published FROM {listing.table} WHERE {listing.where} AND {bound}"
             f" ORDER BY {p} {direction}, {i} {direction} LIMIT :limit"
         )
         return sql, listing.params
@@ -172,8 +172,10 @@ class Listings(Terms, Articles):
         ).fetchone()["n"]
         total = (len(keys) - 1) * per_page + rest
         key_published, key_id = keys[number - 1]
-        ids = self._ids(sql, at(key_published=key_published, key_id=key_id))
-        return Page(scope, number, per_page, total, self.articles_by_ids(ids))
+        articles = self.articles_listed(
+            sql, at(key_published=key_published, key_id=key_id), "ASC" if oldest_first else "DESC"
+        )
+        return Page(scope, number, per_page, total, articles)
 
     def newest(self, scope: Scope, limit: int) -> list[Article] | None:
         page = self.page(scope, 1, limit)
