@@ -24,8 +24,9 @@ from .models import Article
 # full-content feed item ~3-8 KB in each format (plus its key, which holds the article's
 # body): ~40 MB at most.
 EXTENSION = "syndicate.fragments"
-# Shell parts: a masthead per (day, categories, section) and a footer; a few KB each.
-SHELL_CACHE_SIZE = 256
+# Shell parts: a masthead per (day, categories, section), a footer, breadcrumb trails and
+# listing pagers; up to a few KB each.
+SHELL_CACHE_SIZE = 2048
 
 
 def article_version(article: Article) -> tuple:
@@ -63,8 +64,8 @@ class Fragments:
         return found
 
     def shell(self, key: tuple, make: Callable[[], str]) -> Markup:
-        """A part of the pages around the articles (the masthead, the footer), made once per
-        ``key``, which holds every value the part shows."""
+        """A part of the pages around the articles (the masthead, the footer, a breadcrumb
+        trail, a pager), made once per ``key``, which holds every value the part shows."""
         found = self.shells.get(key)
         if found is None:
             found = Markup(make())

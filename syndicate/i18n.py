@@ -77,7 +77,15 @@ def long_date(moment: datetime | date) -> str:
 
 def full_date(moment: datetime) -> str:
     """'Wednesday, November 25, 2026' (the header's today line)."""
-    return _digits(format_date(_local(moment), "full", locale=_site_locale()))
+    return _full_date(current_app.config["SITE_LANGUAGE"], _local(moment).date())
+
+
+@lru_cache(maxsize=64)
+def _full_date(tag: str, day: date) -> str:
+    # Memoised: every page shows today's date.
+    text = format_date(day, "full", locale=locale(tag))
+    table = _digit_table(tag)
+    return text.translate(table) if table else text
 
 
 def long_datetime(moment: datetime) -> str:

@@ -100,6 +100,26 @@ def masthead(section: Any = None) -> Markup:
     )
 
 
+def breadcrumbs(crumbs: Any = None) -> Markup:
+    """The breadcrumb trail (label, href)..., rendered once per trail. A label's type is part of
+    the key: Markup is written as is, text is escaped."""
+    trail = tuple((label, isinstance(label, Markup), href) for label, href in crumbs) if crumbs else ()
+    return fragments().shell(
+        ("crumbs", trail),
+        lambda: render_template("partials/breadcrumbs.html", crumbs=[(label, href) for label, _m, href in trail]),
+    )
+
+
+def pager(page: Page) -> Markup:
+    """A listing page's pagination, rendered once per (listing, page number, last page): the
+    links and labels depend on nothing else."""
+    return fragments().shell(("pager", page.scope.key, page.number, page.last), lambda: str(_pager_macro()(page)))
+
+
+def _pager_macro() -> Any:
+    return current_app.jinja_env.get_template("partials/pagination.html").module.pagination
+
+
 def site_footer() -> Markup:
     """The footer: the site's settings alone, so rendered once per title and description."""
     config = current_app.config
@@ -388,6 +408,11 @@ def listing_card(article: Article, lazy: bool) -> Markup:
     return Markup(fragments().piece(("card", lazy), article, lambda a: str(_card_macro()(a, lazy=lazy))))
 
 
+def listing_cards(articles: list[Article]) -> Markup:
+    """The cards of a listing page, each on its own line; the first one's image loads at once."""
+    return Markup("".join(f"{listing_card(article, i > 0)}\n" for i, article in enumerate(articles)))
+
+
 def _card_macro() -> Any:
     return current_app.jinja_env.get_template("partials/article_bits.html").module.card
 
@@ -398,9 +423,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.globals.update(
         masthead=masthead,
+        breadcrumbs=breadcrumbs,
+        pager=pager,
         site_footer=site_footer,
         page_path=page_path,
         listing_card=listing_card,
+        listing_cards=listing_cards,
     )
     app.register_blueprint(bp)
     app.before_request(site_url_redirects)
