@@ -13,6 +13,7 @@ from flask import Response, request
 from . import feedwriters, partners
 from .cache.keys import cache_key, canonical_query
 from .feedwriters import FeedDoc
+from .fragments import fragments
 from .models import Article
 from .negotiation import (
     BROWSER_FEED_TYPE,
@@ -71,7 +72,7 @@ def respond(doc: FeedDoc, fmt: str, articles: list[Article]) -> Response:
     """The response for a feed document (whose entries are ``articles``'): its media type
     (XSLT-rendered for browsers), strong ETag and Last-Modified, a 304 for a matching
     conditional GET, a 226 delta for RFC 3229."""
-    body = feedwriters.write(doc, fmt)
+    body = feedwriters.write(doc, fmt, fragments().channels)
     identity = _identity(fmt)
     last_modified = max((a.updated for a in articles), default=None)
     etag = make_etag(identity, last_modified, body)
@@ -87,7 +88,8 @@ def respond(doc: FeedDoc, fmt: str, articles: list[Article]) -> Response:
             entries = [e for e, a in zip(doc.entries or [], articles, strict=True) if a.updated >= since]
             delta = FeedDoc(**{**doc.__dict__, "entries": entries})
             partners.delivered(len(entries))
-            response = Response(feedwriters.write(delta, fmt), status=226, content_type=_content_type(fmt))
+            delta_body = feedwriters.write(delta, fmt, fragments().channels)
+            response = Response(delta_body, status=226, content_type=_content_type(fmt))
             response.headers["IM"] = "feed"
             response.headers["Cache-Control"] = f"{NO_STORE}, im"  # a delta must never be served as the feed
             response.set_etag(etag)

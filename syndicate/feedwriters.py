@@ -359,10 +359,10 @@ def entry_piece(item: FeedItem, fmt: str) -> str:
     return body[start:end].decode("utf-8")
 
 
-# The bytes around the entries of a document, by everything they show (``_channel_key``): any
-# change to the channel (a newer update time, another link) is another key, so nothing in here
-# can be stale; the few documents a site serves most keep theirs.
-_CHANNELS: LRU[tuple, tuple[bytes, bytes]] = LRU(512)
+# Where a caller keeps the bytes around the entries of its documents (``write``'s ``keep``), by
+# everything they show (``_channel_key``): any change to the channel (a newer update time,
+# another link) is another key, so nothing kept can be stale.
+Channels = LRU[tuple, tuple[bytes, bytes]]
 _NOT_CHANNEL = ("items", "entries")
 
 
@@ -372,44 +372,46 @@ def _channel_key(doc: FeedDoc, fmt: str) -> tuple:
     return (fmt, *(tuple(v) if isinstance(v, list) else v for v in values))
 
 
-def _write_xml(doc: FeedDoc, fmt: str) -> bytes:
+def _write_xml(doc: FeedDoc, fmt: str, keep: Channels | None) -> bytes:
     if doc.entries is None:
         return _with_stylesheet(_xml_bytes(_generator(doc), fmt), doc.stylesheet)
     key = _channel_key(doc, fmt)
-    around = _CHANNELS.get(key)
+    around = keep.get(key) if keep is not None else None
     if around is None:
         fg = _channel(doc)
         _add_entry(fg, _PLACEHOLDER)
         body, start, end = _one_entry(fg, fmt)
         around = (_with_stylesheet(body[:start], doc.stylesheet), body[end:])
-        _CHANNELS.put(key, around)
+        if keep is not None:
+            keep.put(key, around)
     return around[0] + "".join(doc.entries).encode("utf-8") + around[1]
 
 
-def write_rss(doc: FeedDoc) -> bytes:
-    return _write_xml(doc, "rss")
+def write_rss(doc: FeedDoc, keep: Channels | None = None) -> bytes:
+    return _write_xml(doc, "rss", keep)
 
 
-def write_atom(doc: FeedDoc) -> bytes:
-    return _write_xml(doc, "atom")
+def write_atom(doc: FeedDoc, keep: Channels | None = None) -> bytes:
+    return _write_xml(doc, "atom", keep)
 
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def write_json(doc: FeedDoc) -> bytes:
+def write_json(doc: FeedDoc, keep: Channels | None = None) -> bytes:
     """JSON Feed 1.1. RFC 5005 relations have no JSON Feed field (only ``next_url``), so they
     travel in the ``_rfc5005`` extension object, as the spec allows for extensions."""
     if doc.entries:
         key = _channel_key(doc, "json")
-        around = _CHANNELS.get(key)
+        around = keep.get(key) if keep is not None else None
         if around is None:
             feed = _json_feed(doc)
             feed["items"] = [_JSON_SLOT]
             head, tail = _json_text(feed).encode("utf-8").split(json.dumps(_JSON_SLOT).encode("utf-8"), 1)
             around = (head, tail)
-            _CHANNELS.put(key, around)
+            if keep is not None:
+                keep.put(key, around)
         return around[0] + _JSON_ITEM_SEPARATOR.join(doc.entries).encode("utf-8") + around[1]
     feed = _json_feed(doc)
     feed["items"] = [] if doc.entries is not None else [_json_item(item) for item in doc.items]
@@ -490,6 +492,7 @@ def _json_item(item: FeedItem) -> dict[str, object]:
 WRITERS = {"rss": write_rss, "atom": write_atom, "json": write_json}
 
 
-def write(doc: FeedDoc, fmt: str) -> bytes:
-    """The document in ``fmt`` ('rss', 'atom' or 'json')."""
-    return WRITERS[fmt](doc)
+def write(doc: FeedDoc, fmt: str, keep: Channels | None = None) -> bytes:
+    """The document in ``fmt`` ('rss', 'atom' or 'json'); the bytes around pre-serialised
+    entries are taken from, or left in, ``keep`` when given."""
+    return WRITERS[fmt](doc, keep)

@@ -1,7 +1,8 @@
 """Rendered pieces of one article, made once per article version and reused by every listing
 and feed that shows it: its listing card (HTML), its RSS item, its Atom entry and its JSON Feed
-item. Beside them, the parts of the page shell that show no article (the masthead with today's
-date and the sections, the footer), kept per everything they show.
+item. Beside them, the parts of the page shell around the articles (the masthead with today's
+date and the sections, the footer, breadcrumb trails, pagers) and the bytes of feed documents
+around their entries, each kept per everything it shows.
 
 An article's *version* is every field a piece can show (title, body, summary,
 image, author and category names, tags, dates, slug, guid, status): any edit, re-categorisation,
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from flask import Flask, current_app
 from markupsafe import Markup
 
+from . import feedwriters
 from .lru import LRU
 from .models import Article
 
@@ -49,7 +51,10 @@ class Fragments:
 
     def __init__(self, size: int) -> None:
         self.pieces: LRU[tuple, str] = LRU(size)
-        self.shells: LRU[tuple, Markup] = LRU(SHELL_CACHE_SIZE)
+        # Size 0 keeps nothing of any kind (a twin that renders everything afresh, in tests).
+        self.shells: LRU[tuple, Markup] = LRU(min(size, SHELL_CACHE_SIZE))
+        # Feed documents' bytes around their entries (feedwriters.write), per everything they show.
+        self.channels: feedwriters.Channels = LRU(min(size, SHELL_CACHE_SIZE))
         self.made = 0  # pieces rendered (for tests and the benchmarks)
 
     def piece(self, kind: tuple, article: Article, make: Callable[[Article], str]) -> str:

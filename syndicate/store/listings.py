@@ -20,6 +20,7 @@ from .connection import UNDER_EMBARGO, VISIBLE, from_db, to_db
 from .terms import Terms
 
 _PAGE_KEYS: LRU[Any, Any] = LRU(512)
+_TOTALS: LRU[Any, int] = LRU(512)  # the number of articles of a listing, by the same keys
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,18 @@ class Listings(Terms, Articles):
         Computed once per content version inside SQLite (one index scan), then cached, so that
         fetching any page afterwards is a single index range scan. None for an unknown term.
         """
+        found = self._page_keys(scope, per_page, oldest_first, embargoed)
+        return None if found is None else found[1]
+
+    def _page_keys(
+        self, scope: Scope, per_page: int, oldest_first: bool, embargoed: bool
+    ) -> tuple[tuple, list[tuple[str, int]]] | None:
+        """(the key it is kept under, the page keys): ``page_keys``."""
         now = self.now()
         cache_key = (self.path, scope.key, per_page, oldest_first, embargoed, self.content_version())
         keys = _PAGE_KEYS.get(cache_key)
         if keys is not None:
-            return keys
+            return cache_key, keys
         listing = self._listing(scope, now, embargoed=embargoed)
         if listing is None:
             return None
@@ -114,7 +122,7 @@ class Listings(Terms, Articles):
         )
         keys = [(row["published"], row["id"]) for row in rows]
         _PAGE_KEYS.put(cache_key, keys)
-        return keys
+        return cache_key, keys
 
     def count(self, scope: Scope) -> int | None:
         listing = self._listing(scope, self.now())
@@ -156,21 +164,26 @@ class Listings(Terms, Articles):
         None when the scope does not exist or the page is out of range; page 1 of an empty
         scope is an empty page.
         """
-        keys = self.page_keys(scope, per_page, oldest_first=oldest_first, embargoed=embargoed)
-        if keys is None or number < 1:
+        found = self._page_keys(scope, per_page, oldest_first, embargoed)
+        if found is None or number < 1:
             return None
+        cache_key, keys = found
         if number > max(len(keys), 1):
             return None
         if not keys:
             return Page(scope, 1, per_page, 0, [])
         sql, params = self.listing_sql(scope, oldest_first=oldest_first, embargoed=embargoed)
         at = functools.partial(dict, params, limit=per_page)
-        # Items on the last page are counted from its key, so the total costs one short scan.
-        last_published, last_id = keys[-1]
-        rest = self.conn.execute(
-            f"SELECT count(*) AS n FROM ({sql})", at(key_published=last_published, key_id=last_id)
-        ).fetchone()["n"]
-        total = (len(keys) - 1) * per_page + rest
+        # Items on the last page are counted from its key, so the total costs one short scan,
+        # once per content version like the keys (the same things move it).
+        total = _TOTALS.get(cache_key)
+        if total is None:
+            last_published, last_id = keys[-1]
+            rest = self.conn.execute(
+                f"SELECT count(*) AS n FROM ({sql})", at(key_published=last_published, key_id=last_id)
+            ).fetchone()["n"]
+            total = (len(keys) - 1) * per_page + rest
+            _TOTALS.put(cache_key, total)
         key_published, key_id = keys[number - 1]
         articles = self.articles_listed(
             sql, at(key_published=key_published, key_id=key_id), "ASC" if oldest_first else "DESC"
