@@ -74,6 +74,7 @@ def parts(app, path: str, size: int, args: argparse.Namespace) -> list[tuple[str
     from syndicate import feeds, site
     from syndicate.db import get_store
     from syndicate.feedwriters import write
+    from syndicate.fragments import fragments
     from syndicate.models import Scope
 
     wsgi, label = app.wsgi_app, path
@@ -96,9 +97,11 @@ def parts(app, path: str, size: int, args: argparse.Namespace) -> list[tuple[str
             def render() -> object:
                 return render_template("front.html", **context)
         else:
+            keep = getattr(fragments(), "channels", None)  # channels kept (absent before they were)
 
             def render() -> object:
-                return write(feeds._new_doc(Scope("site"), "rss", page.articles, "https://x/feed/"), "rss")
+                doc = feeds._new_doc(Scope("site"), "rss", page.articles, "https://x/feed/")
+                return write(doc, "rss", keep) if keep is not None else write(doc, "rss")
 
         rows.append((f"{label}: render (pieces kept)", per_call(render, args.loops, args.rounds), None))
     rows.append(
