@@ -86,5 +86,6 @@ def main() -> int:
     shutil.rmtree(logs, ignore_errors=True)
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())
