@@ -179,6 +179,8 @@ def measure(label: str, server: Server, lua: Path, args: argparse.Namespace, tok
         writer.join()
     rss, hwm = rss_kib(server.proc) if server.proc else (0, 0)
     hits, rendered = harness.hit_ratio(run.tally)
+    if odd := {k: n for k, n in run.tally.items() if not k.startswith(("2", "3"))}:
+        print(f"# {label}: answers other than 2xx/3xx: {odd}", file=sys.stderr)
     return {
         "hits": hits, "renders": rendered / args.duration,
         "label": label, "rps": run.rps, "p50": run.p50_ms, "p99": run.p99_ms, "errors": run.errors,
