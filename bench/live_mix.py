@@ -19,7 +19,7 @@ second through the API, against the same spread without writes and against the f
   they are cached, one article is published (category World), and each is fetched again: how
   many still answer ``X-Cache: hit``.
 
-    python bench/live_mix.py [--duration 20] [--rounds 2] [--base /tmp/perf-base]
+    python bench/live_mix.py [--duration 20] [--rounds 2] [--base /tmp/base-main] [--database DB] [--env NAME=VALUE]
 
 ``--base DIR`` runs the same scenario with another checkout's code (the "before" figures).
 """
@@ -52,11 +52,13 @@ ZIPF_S = 1.0
 SEQUENCE = 200_000  # requests in the replayed sequence (wrk loops over it)
 
 
-def start(procs: harness.Processes, name: str, db: Path, logs: Path, root: Path | None) -> Server:
+def start(
+    procs: harness.Processes, name: str, db: Path, logs: Path, root: Path | None, extra: dict[str, str]
+) -> Server:
     port = harness.free_port()
     command = [harness.PYTHON, "-m", "syndicate", "--database", str(db), "serve", "--port", str(port)]
     command += ["--threads", "8"]
-    env = harness.child_env(SITE_URL=SITE_URL)
+    env = {**harness.child_env(SITE_URL=SITE_URL), **extra}
     if root is not None:
         env["PYTHONPATH"] = str(root)
     proc = procs.start(command, env=env, log=logs / f"{name}.log", cwd=root or harness.ROOT)
@@ -199,7 +201,7 @@ def prepare(procs: harness.Processes, name: str, root: Path | None, args: argpar
     env = {**harness.child_env(), **({"PYTHONPATH": str(root)} if root else {})}
     # In the checkout's folder: python -c puts the working directory before PYTHONPATH.
     subprocess.run([harness.PYTHON, "-c", create], env=env, check=True, cwd=root or harness.ROOT)
-    server = start(procs, name, db, logs, root)
+    server = start(procs, name, db, logs, root, dict(v.split("=", 1) for v in args.env))
     urls = url_spread(server, db)
     sequence = zipf_sequence(urls, SEQUENCE)
     lua = harness.tally_script(sequence, logs, name)
@@ -247,6 +249,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="for the servers' environment (SYNDICATE_CACHE_THRESHOLD=20000, MALLOC_ARENA_MAX=2)",
+    )  # fmt: skip
     parser.add_argument("--survivors", type=int, default=300, help="hottest URLs checked across one publish")
     parser.add_argument("--base", type=Path)
     parser.add_argument("--sample", type=int, default=400, help="URLs fetched up front to size the floor")
