@@ -77,6 +77,7 @@ def main() -> int:
     from syndicate.server import create_server
 
     app = create_app({"DATABASE": str(db), "SITE_URL": SITE_URL})
+    started_rss = vm("VmRSS")
     port = harness.free_port()
     server = create_server(app, port=port, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
@@ -112,7 +113,8 @@ def main() -> int:
     print(f"# memory_profile: {source.name}, {args.requests:,} requests of the live mix", end=" ")
     print(f"({len(set(sequence)):,} distinct URLs, {args.clients} clients); {harness.stamp()}, {harness.machine()}\n")
     errors = sum(1 for s in statuses if s >= 500)
-    print(f"- VmRSS {vm('VmRSS')} MB (after start and URL spread: {baseline_rss} MB), VmHWM {vm('VmHWM')} MB")
+    print(f"- VmRSS after create_app {started_rss} MB, after the URL spread (sitemaps) {baseline_rss} MB,", end=" ")
+    print(f"after the mix {vm('VmRSS')} MB; VmHWM {vm('VmHWM')} MB")
     traced = f"now {current / 2**20:.1f} MB, peak {peak / 2**20:.1f} MB" if snapshot else "not traced"
     print(f"- Python allocations (tracemalloc): {traced}; 5xx answers: {errors}\n")
     print(harness.table(["structure", "entries", "MB (deep)"], rows))
