@@ -119,7 +119,9 @@ class ResponseCache(Answers):
         hot = self.hot_searches if search else self.hot
         entry = hot.get(key)
         outcome = "hit"
-        if entry is None or not self.fresh(entry, stamp):
+        # Fresh when the stamp matches and nothing it shows moved (checked once per write).
+        content = self.content
+        if entry is None or entry.stamp != stamp or (entry.checked != content.seen and not self.fresh(entry, stamp)):
             if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
                 revalidated = self.revalidate(key, stamp, path, environ, start_response)
                 if revalidated is not None:
