@@ -75,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         errors,
         fediverse,
         feeds,
+        fragments,
         health,
         i18n,
         partners,
@@ -109,6 +110,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         store.close()
 
     db.init_app(app)
+    fragments.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     site.init_app(app)

@@ -56,6 +56,11 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_THRESHOLD": 2000,
     # Finished responses kept in each process's memory in front of the shared backend.
     "CACHE_HOT_ENTRIES": 500,
+    # Validators (ETag, Last-Modified) of rendered entries kept per process, so a revalidation
+    # of an entry evicted from memory is answered 304 without rendering (~0.5 KB each).
+    "CACHE_VALIDATORS": 20000,
+    # Listing cards and feed entries kept ready, per process (syndicate/fragments.py); 0 = none.
+    "FRAGMENT_CACHE_SIZE": 4000,
     "CACHE_DIR": "cache",
     "CACHE_REDIS_URL": "",
     "CACHE_DEFAULT_TIMEOUT": 3600,
@@ -133,6 +138,8 @@ INT_LIMITS = {
     "MAX_CONTENT_LENGTH": (1024, 10**9),
     "WEBSUB_ATTEMPTS": (1, 20),
     "CACHE_HOT_ENTRIES": (1, 1_000_000),
+    "CACHE_VALIDATORS": (1, 10_000_000),
+    "FRAGMENT_CACHE_SIZE": (0, 1_000_000),
     "SERVER_THREADS": (1, 256),
     "SERVER_CONNECTION_LIMIT": (16, 1_000_000),
     "SERVER_CHANNEL_TIMEOUT": (1, 86400),

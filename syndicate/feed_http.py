@@ -13,6 +13,7 @@ from flask import Response, request
 from . import feedwriters, partners
 from .cache.keys import cache_key, canonical_query
 from .feedwriters import FeedDoc
+from .models import Article
 from .negotiation import (
     BROWSER_FEED_TYPE,
     BROWSER_FORMATS,
@@ -47,14 +48,14 @@ def _identity(fmt: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
-def make_etag(identity: str, doc: FeedDoc, body: bytes) -> str:
+def make_etag(identity: str, newest: datetime | None, body: bytes) -> str:
     """``<identity>-<newest updated, epoch seconds>-<hash of the body>`` (unquoted).
 
     The timestamp lets an RFC 3229 request name the version it holds; the identity proves the
     version is of this same document; the hash changes with any change at all.
     """
-    newest = max((int(i.updated.timestamp()) for i in doc.items), default=0)
-    return f"{identity}-{newest}-{hashlib.sha256(body).hexdigest()[:16]}"
+    seconds = int(newest.timestamp()) if newest is not None else 0
+    return f"{identity}-{seconds}-{hashlib.sha256(body).hexdigest()[:16]}"
 
 
 def _client_etags() -> list[str]:
@@ -66,13 +67,14 @@ def _wants_delta() -> bool:
     return "feed" in tokens
 
 
-def respond(doc: FeedDoc, fmt: str) -> Response:
-    """The response for a feed document: its media type (XSLT-rendered for browsers), strong
-    ETag and Last-Modified, a 304 for a matching conditional GET, a 226 delta for RFC 3229."""
+def respond(doc: FeedDoc, fmt: str, articles: list[Article]) -> Response:
+    """The response for a feed document (whose entries are ``articles``'): its media type
+    (XSLT-rendered for browsers), strong ETag and Last-Modified, a 304 for a matching
+    conditional GET, a 226 delta for RFC 3229."""
     body = feedwriters.write(doc, fmt)
     identity = _identity(fmt)
-    etag = make_etag(identity, doc, body)
-    last_modified = max((i.updated for i in doc.items), default=None)
+    last_modified = max((a.updated for a in articles), default=None)
+    etag = make_etag(identity, last_modified, body)
     if _wants_delta() and request.headers.get("If-None-Match"):
         client = _client_etags()
         if etag in client:
@@ -82,8 +84,9 @@ def respond(doc: FeedDoc, fmt: str) -> Response:
             # RFC 3229 feed IM: only the entries newer than the client's version. Times have whole
             # seconds, so an entry from the very second of that version is sent again: a duplicate
             # (readers merge by id) is harmless, a missed entry is not.
-            delta = FeedDoc(**{**doc.__dict__, "items": [i for i in doc.items if i.updated >= since]})
-            partners.delivered(len(delta.items))
+            entries = [e for e, a in zip(doc.entries or [], articles, strict=True) if a.updated >= since]
+            delta = FeedDoc(**{**doc.__dict__, "entries": entries})
+            partners.delivered(len(entries))
             response = Response(feedwriters.write(delta, fmt), status=226, content_type=_content_type(fmt))
             response.headers["IM"] = "feed"
             response.headers["Cache-Control"] = f"{NO_STORE}, im"  # a delta must never be served as the feed
@@ -91,7 +94,7 @@ def respond(doc: FeedDoc, fmt: str) -> Response:
             if last_modified:
                 response.last_modified = last_modified
             return response
-    partners.delivered(len(doc.items))
+    partners.delivered(len(articles))
     response = Response(body, content_type=_content_type(fmt))
     if fmt in BROWSER_FORMATS:
         response.vary.add(VARY_ACCEPT)

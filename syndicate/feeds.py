@@ -33,6 +33,7 @@ from .content import absolutize_html, xml_safe
 from .db import get_store
 from .feed_http import respond
 from .feedwriters import Category, FeedDoc, FeedItem, Image
+from .fragments import fragments
 from .limits import SEARCH_MAX_PAGE
 from .models import Article, Scope
 from .negotiation import (
@@ -152,13 +153,25 @@ def _scope_label(scope: Scope) -> str:
     return {"category": name, "tag": f"tagged “{name}”", "author": f"articles by {name}"}[scope.kind]
 
 
+def _entries(articles: list[Article], kind: str, fmt: str) -> list[str]:
+    """Each article's entry in ``fmt``, serialised once per article version (``fragments``).
+    A partner's entries are made for it alone (its links keep its prefix, embargoes are marked)."""
+    full = _content_mode(kind) == "full"
+
+    def make(article: Article) -> str:
+        return feedwriters.entry_piece(feed_item(article, full), fmt)
+
+    if partners.current() is not None:
+        return [make(article) for article in articles]
+    pieces = fragments()
+    return [pieces.piece(("feed", fmt, full), article, make) for article in articles]
+
+
 def _new_doc(scope: Scope, fmt: str, articles: list[Article], self_url: str) -> FeedDoc:
     cfg = current_app.config
-    full = _content_mode(scope.kind) == "full"
-    items = [feed_item(a, full) for a in articles]
     label = _scope_label(scope)
     title = f"{cfg['SITE_TITLE']}: {label}" if label else cfg["SITE_TITLE"]
-    updated = max((i.updated for i in items), default=None) or EPOCH
+    updated = max((a.updated for a in articles), default=None) or EPOCH
     site_path = urlsplit(cfg["SITE_URL"]).path
     return FeedDoc(
         id=absolute(feed_path(scope, "atom")),
@@ -169,7 +182,9 @@ def _new_doc(scope: Scope, fmt: str, articles: list[Article], self_url: str) -> 
         home_url=absolute(scope_path(scope)),
         self_url=self_url,
         updated=updated,
-        items=items,
+        items=[],
+        entries=_entries(articles, scope.kind, fmt),
+        published=max((a.published for a in articles), default=None),
         icon=absolute("/static/feed-icon.png"),
         logo=absolute("/static/feed-icon.png"),
         ttl=cfg["FEED_TTL"],
@@ -209,7 +224,7 @@ def subscription_feed(fmt: str, kind: str = "site", slug: str = "") -> Response:
     complete = page.total // size
     if number == 1 and complete >= 1:
         doc.links.append(("prev-archive", _archive_url(scope, fmt, complete)))
-    return respond(doc, fmt)
+    return respond(doc, fmt, page.articles)
 
 
 def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> Response:
@@ -222,7 +237,8 @@ def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> R
     surrogate.shows(scope, page.articles)  # a backdated article or a new complete one moves it
     complete = page.total // size
     # Newest first inside the document too, like every other feed we serve.
-    doc = _new_doc(scope, fmt, list(reversed(page.articles)), _archive_url(scope, fmt, number))
+    articles = list(reversed(page.articles))
+    doc = _new_doc(scope, fmt, articles, _archive_url(scope, fmt, number))
     doc.archive = True
     doc.links = [("current", _doc_url(scope, fmt))]
     if number > 1:
@@ -231,7 +247,7 @@ def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> R
         # Absent from the newest archive until its successor is complete: the only change an
         # archive document ever sees (its entries never change).
         doc.links.append(("next-archive", _archive_url(scope, fmt, number + 1)))
-    response = respond(doc, fmt)
+    response = respond(doc, fmt, articles)
     if response.status_code in (200, 304):
         response.headers["Cache-Control"] = IMMUTABLE
     return response
@@ -252,16 +268,17 @@ def search_feed(fmt: str) -> Response:
     except SearchTooBroad:
         doc = _new_doc(scope, fmt, [], _doc_url(scope, fmt, 1))
         doc.subtitle = "This search matches too much to answer in time: add a word to narrow it."
-        response = respond(doc, fmt)
+        response = respond(doc, fmt, [])
         response.status_code = 422
         return response
     last = max(1, math.ceil(results.total / size))
     if number > last or number > SEARCH_MAX_PAGE:
         abort(404)
-    surrogate.shows(scope, [h.article for h in results.hits])
-    doc = _new_doc(scope, fmt, [h.article for h in results.hits], _doc_url(scope, fmt, number))
+    articles = [h.article for h in results.hits]
+    surrogate.shows(scope, articles)
+    doc = _new_doc(scope, fmt, articles, _doc_url(scope, fmt, number))
     doc.links = _paging_links(scope, fmt, number, last)
-    return respond(doc, fmt)
+    return respond(doc, fmt, articles)
 
 
 def _paging_links(scope: Scope, fmt: str, number: int, last: int) -> list[tuple[str, str]]:

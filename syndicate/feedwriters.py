@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import json
 import mimetypes
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -105,9 +106,15 @@ class FeedDoc:
     # Further RFC 5005 relations (first, next, previous, last, current, prev-archive, next-archive).
     links: list[tuple[str, str]] = field(default_factory=list)
     archive: bool = False
+    # Entries already serialised in this document's format (``entry_piece``), written instead
+    # of ``items``; then ``published`` is the newest publication time among them.
+    entries: list[str] | None = None
+    published: datetime | None = None
 
     @property
     def newest_published(self) -> datetime | None:
+        if self.entries is not None:
+            return self.published
         return max((i.published for i in self.items), default=None)
 
 
@@ -219,6 +226,14 @@ class SynEntryExtension(BaseEntryExtension):
 
 # Longer than our ~60 lines on purpose: the feed model mapped field by field to feedgen (RSS and Atom).
 def _generator(doc: FeedDoc) -> FeedGenerator:
+    fg = _channel(doc)
+    for item in doc.items:  # in the model's order (newest first); feedgen prepends by default
+        _add_entry(fg, item)
+    return fg
+
+
+def _channel(doc: FeedDoc) -> FeedGenerator:
+    """The document without its entries."""
     fg = FeedGenerator()
     fg.register_extension("syn", SynFeedExtension, SynEntryExtension)
     fg.id(s(doc.id))
@@ -249,45 +264,48 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
     fg.link(href=s(doc.home_url), rel="alternate", type="text/html")
     fg.syn.links = [(rel, s(href)) for rel, href in links]
     fg.syn.archive = doc.archive
-    for item in doc.items:  # in the model's order (newest first); feedgen prepends by default
-        fe = fg.add_entry(order="append")
-        fe.id(s(item.id))
-        fe.title(s(item.title) or "(untitled)")
-        alternate = {"href": s(item.url), "rel": "alternate", "type": "text/html"}
-        fe.link(dict(alternate))
-        fe.syn.links = [alternate]
-        fe.syn.language = s(item.language)
-        if item.author_name:
-            author = {"name": s(item.author_name)}
-            if item.author_url:
-                author["uri"] = s(item.author_url)
-            fe.author(author)
-            fe.syn.creator = s(item.author_name)
-        if item.categories:
-            fe.category(
-                [{"term": s(c.term), "label": s(c.label), "scheme": s(c.scheme)} for c in item.categories if c.term]
-            )
-        fe.published(item.published)
-        fe.pubDate(item.published)
-        fe.updated(item.updated)
-        summary = s(item.summary) or s(item.title)
-        fe.summary(summary)  # Atom: type="text"
-        # RSS readers treat <description> as HTML: the plain-text summary must stay text there.
-        fe.description(html.escape(summary, quote=False))
-        if item.content_html is not None:
-            fe.content(s(item.content_html), type="html")
-        if item.image is not None:
-            image = Image(s(item.image.url), s(item.image.type), item.image.length, s(item.image.caption))
-            link = {"href": image.url, "rel": "enclosure", "type": image.type}
-            if image.length:  # Atom: omit an unknown length; RSS: feedgen writes "0" (allowed)
-                link["length"] = str(image.length)
-            fe.link(dict(link))
-            fe.syn.links.append(link)
-            fe.syn.image = image
-        if item.embargo_until is not None:
-            fe.rights(embargo_rights(item.embargo_until))  # Atom only; RSS gets dc:rights
-            fe.syn.embargo_until = item.embargo_until
     return fg
+
+
+def _add_entry(fg: FeedGenerator, item: FeedItem) -> None:
+    """One item as a feedgen entry (appended: the model's order, newest first)."""
+    fe = fg.add_entry(order="append")
+    fe.id(s(item.id))
+    fe.title(s(item.title) or "(untitled)")
+    alternate = {"href": s(item.url), "rel": "alternate", "type": "text/html"}
+    fe.link(dict(alternate))
+    fe.syn.links = [alternate]
+    fe.syn.language = s(item.language)
+    if item.author_name:
+        author = {"name": s(item.author_name)}
+        if item.author_url:
+            author["uri"] = s(item.author_url)
+        fe.author(author)
+        fe.syn.creator = s(item.author_name)
+    if item.categories:
+        fe.category(
+            [{"term": s(c.term), "label": s(c.label), "scheme": s(c.scheme)} for c in item.categories if c.term]
+        )
+    fe.published(item.published)
+    fe.pubDate(item.published)
+    fe.updated(item.updated)
+    summary = s(item.summary) or s(item.title)
+    fe.summary(summary)  # Atom: type="text"
+    # RSS readers treat <description> as HTML: the plain-text summary must stay text there.
+    fe.description(html.escape(summary, quote=False))
+    if item.content_html is not None:
+        fe.content(s(item.content_html), type="html")
+    if item.image is not None:
+        image = Image(s(item.image.url), s(item.image.type), item.image.length, s(item.image.caption))
+        link = {"href": image.url, "rel": "enclosure", "type": image.type}
+        if image.length:  # Atom: omit an unknown length; RSS: feedgen writes "0" (allowed)
+            link["length"] = str(image.length)
+        fe.link(dict(link))
+        fe.syn.links.append(link)
+        fe.syn.image = image
+    if item.embargo_until is not None:
+        fe.rights(embargo_rights(item.embargo_until))  # Atom only; RSS gets dc:rights
+        fe.syn.embargo_until = item.embargo_until
 
 
 def _with_stylesheet(body: bytes, href: str) -> bytes:
@@ -297,12 +315,65 @@ def _with_stylesheet(body: bytes, href: str) -> bytes:
     return head + body
 
 
+# Pre-serialised entries (``entry_piece``): feedgen still writes every byte. An entry is cut out
+# of a one-entry document, and a document is written around one placeholder entry that the
+# pieces then replace, so the bytes are those feedgen writes for the whole document at once
+# (feedgen declares every namespace on the root, whatever the entries hold).
+_XML_ENTRY = {"rss": (b"<item", b"</item>"), "atom": (b"<entry", b"</entry>")}
+_TAG_END = re.compile(rb"[\s>]")
+_PLACEHOLDER = FeedItem(
+    id="urn:syndicate:placeholder", url="", title="", summary="", content_html=None, author_name="",
+    author_url="", categories=[], published=datetime(1970, 1, 1, tzinfo=UTC), updated=datetime(1970, 1, 1, tzinfo=UTC),
+)  # fmt: skip
+_JSON_SLOT = "\x00syndicate:entries\x00"
+_JSON_ITEM_SEPARATOR = ",\n  "  # items sit two levels deep in the indented document
+
+
+def _xml_bytes(fg: FeedGenerator, fmt: str) -> bytes:
+    return fg.rss_str(xml_declaration=False) if fmt == "rss" else fg.atom_str(xml_declaration=False)
+
+
+def _one_entry(fg: FeedGenerator, fmt: str) -> tuple[bytes, int, int]:
+    body = _xml_bytes(fg, fmt)
+    start, end = _XML_ENTRY[fmt]
+    at = body.index(start)  # the first entry's start tag, with or without attributes (xml:lang)
+    while not _TAG_END.match(body, at + len(start)):
+        at = body.index(start, at + 1)
+    return body, at, body.rindex(end) + len(end)
+
+
+_PIECE_CHANNEL = FeedDoc(
+    id="urn:syndicate:piece", title="piece", subtitle="piece", language="", publisher="",
+    home_url="urn:syndicate:piece", self_url="urn:syndicate:piece", updated=datetime(1970, 1, 1, tzinfo=UTC), items=[],
+)  # fmt: skip
+
+
+def entry_piece(item: FeedItem, fmt: str) -> str:
+    """``item`` serialised as it appears inside a document of format ``fmt``."""
+    if fmt == "json":
+        return _json_text(_json_item(item)).replace("\n", "\n  ")
+    fg = _channel(_PIECE_CHANNEL)
+    _add_entry(fg, item)
+    body, start, end = _one_entry(fg, fmt)
+    return body[start:end].decode("utf-8")
+
+
+def _write_xml(doc: FeedDoc, fmt: str) -> bytes:
+    if doc.entries is None:
+        return _with_stylesheet(_xml_bytes(_generator(doc), fmt), doc.stylesheet)
+    fg = _channel(doc)
+    _add_entry(fg, _PLACEHOLDER)
+    body, start, end = _one_entry(fg, fmt)
+    joined = "".join(doc.entries).encode("utf-8")
+    return _with_stylesheet(body[:start] + joined + body[end:], doc.stylesheet)
+
+
 def write_rss(doc: FeedDoc) -> bytes:
-    return _with_stylesheet(_generator(doc).rss_str(xml_declaration=False), doc.stylesheet)
+    return _write_xml(doc, "rss")
 
 
 def write_atom(doc: FeedDoc) -> bytes:
-    return _with_stylesheet(_generator(doc).atom_str(xml_declaration=False), doc.stylesheet)
+    return _write_xml(doc, "atom")
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -337,46 +408,54 @@ def write_json(doc: FeedDoc) -> bytes:
             **{rel.replace("-", "_"): s(href) for rel, href in links.items()},
             **({"archive": True} if doc.archive else {}),
         }
-    items = []
-    for item in doc.items:
-        out: dict[str, object] = {
-            "id": s(item.id),
-            "url": s(item.url),
-            "title": s(item.title),
-            "summary": s(item.summary),
-            "date_published": _rfc3339(item.published),
-            "date_modified": _rfc3339(item.updated),
-        }
-        if item.language:
-            out["language"] = s(item.language)
-        if item.content_html is not None:
-            out["content_html"] = s(item.content_html)
-        else:
-            out["content_text"] = s(item.summary) or s(item.title)
-        if item.author_name:
-            author = {"name": s(item.author_name)}
-            if item.author_url:
-                author["url"] = s(item.author_url)
-            out["authors"] = [author]
-        if item.categories:
-            out["tags"] = [s(c.label) for c in item.categories if c.label]
-        if item.image is not None:
-            out["image"] = s(item.image.url)
-            attachment = {"url": s(item.image.url), "mime_type": s(item.image.type)}
-            if item.image.length:
-                attachment["size_in_bytes"] = item.image.length
-            if item.image.caption:
-                attachment["title"] = s(item.image.caption)
-            out["attachments"] = [attachment]
-        if item.embargo_until is not None:
-            out["_syndicate"] = embargo_json(item.embargo_until)
-        items.append(out)
-    feed["items"] = items
-    text = json.dumps(feed, ensure_ascii=False, indent=1)
+    if doc.entries:
+        feed["items"] = [_JSON_SLOT]
+        shell = _json_text(feed)
+        return shell.replace(json.dumps(_JSON_SLOT), _JSON_ITEM_SEPARATOR.join(doc.entries), 1).encode("utf-8")
+    feed["items"] = [] if doc.entries is not None else [_json_item(item) for item in doc.items]
+    return _json_text(feed).encode("utf-8")
+
+
+def _json_text(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, indent=1)
     # <, > and & only occur inside JSON strings: escaping them keeps the document safe to embed
     # in a <script> block by a careless consumer, at no cost to any JSON parser.
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return text.encode("utf-8")
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _json_item(item: FeedItem) -> dict[str, object]:
+    out: dict[str, object] = {
+        "id": s(item.id),
+        "url": s(item.url),
+        "title": s(item.title),
+        "summary": s(item.summary),
+        "date_published": _rfc3339(item.published),
+        "date_modified": _rfc3339(item.updated),
+    }
+    if item.language:
+        out["language"] = s(item.language)
+    if item.content_html is not None:
+        out["content_html"] = s(item.content_html)
+    else:
+        out["content_text"] = s(item.summary) or s(item.title)
+    if item.author_name:
+        author = {"name": s(item.author_name)}
+        if item.author_url:
+            author["url"] = s(item.author_url)
+        out["authors"] = [author]
+    if item.categories:
+        out["tags"] = [s(c.label) for c in item.categories if c.label]
+    if item.image is not None:
+        out["image"] = s(item.image.url)
+        attachment = {"url": s(item.image.url), "mime_type": s(item.image.type)}
+        if item.image.length:
+            attachment["size_in_bytes"] = item.image.length
+        if item.image.caption:
+            attachment["title"] = s(item.image.caption)
+        out["attachments"] = [attachment]
+    if item.embargo_until is not None:
+        out["_syndicate"] = embargo_json(item.embargo_until)
+    return out
 
 
 WRITERS = {"rss": write_rss, "atom": write_atom, "json": write_json}

@@ -106,7 +106,15 @@ def month_name(month: int) -> str:
 
 def number(value: int) -> str:
     """12,345 / ۱۲٬۳۴۵ / 12 345, as the site's language writes numbers."""
-    return _digits(format_decimal(value, locale=_site_locale(), numbering_system="default"))
+    return _number(current_app.config["SITE_LANGUAGE"], value)
+
+
+@lru_cache(maxsize=4096)
+def _number(tag: str, value: int) -> str:
+    # Memoised: listings print the same few page numbers and counts on every render.
+    text = format_decimal(value, locale=locale(tag), numbering_system="default")
+    table = _digit_table(tag)
+    return text.translate(table) if table else text
 
 
 def init_app(app: Flask) -> None:

@@ -21,6 +21,7 @@ from werkzeug.routing import BaseConverter, RequestRedirect
 
 from . import surrogate
 from .db import get_store
+from .fragments import fragments
 from .i18n import full_date, long_date, month_name, month_year, year_name
 from .i18n import number as number_
 from .limits import page_number
@@ -363,6 +364,15 @@ def site_url_redirects() -> Response | None:
     return redirect(absolute(target.path) + (f"?{target.query}" if target.query else ""), code=exc.code)
 
 
+def listing_card(article: Article, lazy: bool) -> Markup:
+    """An article's listing card, rendered once per article version (``fragments``)."""
+    return Markup(fragments().piece(("card", lazy), article, lambda a: str(_card_macro()(a, lazy=lazy))))
+
+
+def _card_macro() -> Any:
+    return current_app.jinja_env.get_template("partials/article_bits.html").module.card
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["d4"] = _YearConverter
     app.url_map.converters["d2"] = _TwoDigitConverter
@@ -371,6 +381,7 @@ def init_app(app: Flask) -> None:
         today_line=today_line,
         nav_categories=nav_categories,
         page_path=page_path,
+        listing_card=listing_card,
     )
     app.register_blueprint(bp)
     app.before_request(site_url_redirects)

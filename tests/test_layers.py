@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
         "negotiation",
     },
     # rules for text, addresses, input and settings
-    {"content", "urls", "fields", "validation", "term_input", "searchgate", "config"},
+    {"content", "urls", "fields", "validation", "term_input", "searchgate", "config", "showing"},
     # the only place that speaks SQL, and its per-request handle
     {"store", "db"},
     # what serves the views: the response cache, edge keys and purges, counters, the header
@@ -39,6 +39,7 @@ LAYERS: list[set[str]] = [
         "cache",
         "schedule",
         "surrogate",
+        "fragments",
         "purge",
         "subscribers",
         "partner_usage",

@@ -41,7 +41,7 @@ class Answers:
     render: Callable
 
     def init_answers(self, config: Any, size: int) -> None:
-        # RFC 3229 deltas: (key, If-None-Match) -> (stamp, status, headers, body), or (stamp,)
+        # RFC 3229 deltas: (key, If-None-Match) -> (etag, status, headers, body), or (etag,)
         # when the view answered the whole feed.
         self.deltas: LRU[tuple[str, str], tuple] = LRU(max(16, size // 8))
         self._delta_render = threading.Lock()
@@ -116,30 +116,30 @@ class Answers:
             return None
         slot = (key, if_none_match)
         known = self.deltas.get(slot)
-        if known is None or known[0] != entry.stamp:
+        if known is None or known[0] != entry.etag:
             # One at a time: a flood of made-up versions costs one thread, never the site.
             if not self._delta_render.acquire(timeout=DELTA_WAIT):
                 return None
             try:
                 known = self.deltas.get(slot)
-                if known is None or known[0] != entry.stamp:
-                    known = self._render_delta(entry.stamp, query, key, environ)
+                if known is None or known[0] != entry.etag:
+                    known = self._render_delta(entry.etag, query, key, environ)
                     self.deltas.put(slot, known)
                     outcome = "miss"
             finally:
                 self._delta_render.release()
         if len(known) == 1:
             return None  # the view had no delta for this version: the whole feed
-        _stamp, status, headers, body = known
+        _etag, status, headers, body = known
         start_response(status, [*headers, ("X-Cache", outcome)])
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
-    def _render_delta(self, stamp: str, query: str, key: str, environ: dict[str, Any]) -> tuple:
-        status, headers, body = self.render(environ, query, key, keep=DELTA_HEADERS)
+    def _render_delta(self, etag: str, query: str, key: str, environ: dict[str, Any]) -> tuple:
+        status, headers, body, _shown = self.render(environ, query, key, keep=DELTA_HEADERS)
         if not status.startswith("226"):
-            return (stamp,)
+            return (etag,)
         headers = [(k, v) for k, v in headers if k.lower() != "x-cache"]
-        return stamp, status, headers, body
+        return etag, status, headers, body
 
     def _refuse(
         self, environ: dict[str, Any], start_response: Callable, status: str, outcome: str, extra: Iterable = ()

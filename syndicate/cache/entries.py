@@ -46,6 +46,7 @@ class StoredResponse:
 
     __slots__ = (
         "stamp", "status", "stored", "etag", "last_modified", "cache_control", "vary", "bodies", "headers", "codings",
+        "deps", "versions", "checked",
     )  # fmt: skip
 
     def __init__(
@@ -58,8 +59,15 @@ class StoredResponse:
         cache_control: str,
         vary: str,
         bodies: dict[str, bytes],
+        deps: tuple[str, ...] = (),
+        versions: tuple[int, ...] = (),
     ) -> None:
-        self.stamp = stamp
+        self.stamp = stamp  # the global part of what the entry must show (stamp.py)
+        # What it shows (showing.py keys) and the generation each had when it was rendered;
+        # ``checked``: the newest generation this process found it still fresh at.
+        self.deps = deps
+        self.versions = versions
+        self.checked = -1
         self.status = status
         self.stored = stored
         self.etag = etag
@@ -77,6 +85,7 @@ class StoredResponse:
         ]
         extra_304 = [(k, v) for k, v in stored if k.lower() in KEPT_ON_304]
         self.headers: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.headers[("304", "revalidated")] = [*validators, *extra_304, ("X-Cache", "revalidated")]
         for outcome in ("hit", "miss"):
             x_cache = ("X-Cache", outcome)
             self.headers[("304", outcome)] = [*validators, *extra_304, x_cache]
@@ -93,14 +102,23 @@ class StoredResponse:
     def to_backend(self) -> tuple:
         return (
             ENTRY_FORMAT, self.stamp, self.status, self.stored, self.etag, self.last_modified,
-            self.cache_control, self.vary, self.bodies,
+            self.cache_control, self.vary, self.bodies, self.deps, self.versions,
         )  # fmt: skip
 
     @classmethod
     def from_backend(cls, value: Any) -> StoredResponse | None:
-        if not isinstance(value, tuple) or len(value) != 9 or value[0] != ENTRY_FORMAT:
+        if not isinstance(value, tuple) or len(value) != 11 or value[0] != ENTRY_FORMAT:
             return None
         return cls(*value[1:])
+
+    def head(self) -> StoredResponse:
+        """This entry without its bodies: enough to answer a revalidation (a 304)."""
+        head = StoredResponse(
+            self.stamp, self.status, self.stored, self.etag, self.last_modified, self.cache_control, self.vary, {},
+            self.deps, self.versions,
+        )  # fmt: skip
+        head.checked = self.checked
+        return head
 
     def coding_for(self, accept_encoding: str) -> str:
         """The best coding of this entry that ``accept_encoding`` accepts (identity when none
@@ -130,6 +148,8 @@ def build_entry(
     default_cache_control: str,
     previous: StoredResponse | None,
     now: float,
+    deps: tuple[str, ...] = (),
+    versions: tuple[int, ...] = (),
 ) -> StoredResponse:
     """Turn a rendered 200 into an entry: validators, and every encoding compressed once."""
     stored, etag, last_modified, cache_control, vary = [], None, None, None, []
@@ -160,7 +180,16 @@ def build_entry(
         vary.insert(0, VARY_ENCODING)
     cache_control = cache_control or default_cache_control
     return StoredResponse(
-        stamp, status, stored, etag, http_date(modified), cache_control, ", ".join(vary), compressed(body)
+        stamp,
+        status,
+        stored,
+        etag,
+        http_date(modified),
+        cache_control,
+        ", ".join(vary),
+        compressed(body),
+        deps,
+        versions,
     )
 
 

@@ -21,7 +21,7 @@ from flask import Flask
 # to the view on a miss, so what is stored is exactly what the key names).
 KEY_PARAMS = ("content", "page", "q")
 BROWSER_SUFFIX = "#html"
-ENTRY_FORMAT = 1  # bump when the stored form of an entry changes
+ENTRY_FORMAT = 2  # bump when the stored form of an entry changes
 # Settings that change the output: entries differ between sites, databases and these.
 IDENTITY_SETTINGS = (
     "SITE_URL", "SITE_TITLE", "SITE_DESCRIPTION", "SITE_LANGUAGE", "DATABASE", "PER_PAGE", "FEED_ITEMS",

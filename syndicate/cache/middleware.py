@@ -44,7 +44,7 @@ from .answers import ANSWERED_HEADERS, Answers
 from .entries import StoredResponse, build_entry, storable
 from .keys import BROWSER_SUFFIX, backend_key, backend_prefix, cache_key, canonical_query, is_search
 from .stamp import ContentStamp
-from .validators import BYPASS_PREFIXES, FILL, HEALTH_PATHS, default_cache_control
+from .validators import BYPASS_PREFIXES, FILL, HEALTH_PATHS, SHOWN, default_cache_control
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class ResponseCache(Answers):
         self.backend = backend
         self.content = ContentStamp(config["DATABASE"], config["TIMEZONE"], clock=clock)
         self.stamp = self.content.current  # bound once: asked on every request
+        self.fresh = self.content.fresh
         self.bypass_prefixes = (*BYPASS_PREFIXES, (app.static_url_path or "/static") + "/")
         self.cache_control = default_cache_control(config)
         self.timeout = config["CACHE_DEFAULT_TIMEOUT"]
@@ -79,6 +80,9 @@ class ResponseCache(Answers):
         # can then never push the front page or the feeds out of memory.
         self.hot_searches: LRU[str, StoredResponse] = LRU(max(1, size // 4))
         self.hot: LRU[str, StoredResponse] = LRU(max(1, size - size // 4))
+        # The validators of many more entries than fit in memory whole (a few hundred bytes
+        # each): a revalidation of an evicted entry that has not changed renders nothing.
+        self.heads: LRU[str, StoredResponse] = LRU(int(config.get("CACHE_VALIDATORS", 20000)))
         self.redis = backend._write_client if isinstance(backend, RedisCache) else None
         self._locks: dict[str, list] = {}
         self._locks_guard = threading.Lock()
@@ -115,11 +119,18 @@ class ResponseCache(Answers):
         hot = self.hot_searches if search else self.hot
         entry = hot.get(key)
         outcome = "hit"
-        if entry is None or entry.stamp != stamp:
+        # Fresh when the stamp matches and nothing it shows moved (checked once per write).
+        content = self.content
+        if entry is None or entry.stamp != stamp or (entry.checked != content.seen and not self.fresh(entry, stamp)):
+            if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
+                revalidated = self.revalidate(key, stamp, path, environ, start_response)
+                if revalidated is not None:
+                    return revalidated
+            start = self.content.seen
             entry, outcome, passthrough = self.fill(hot, key, query, stamp, environ)
             if entry is None:
                 return self.passthrough(environ, start_response, *passthrough)
-            if self.edge_guard and self._moved(stamp):
+            if self.edge_guard and self._moved(stamp, start):
                 return self._send_unkept(entry, environ, start_response)
         if not environ.keys().isdisjoint(ANSWERED_HEADERS):
             answered = self.answer(entry, outcome, key, query, environ, start_response)
@@ -145,13 +156,31 @@ class ResponseCache(Answers):
         browser = accept is not None and wants_browser_feed(self._route_format(path), accept)
         return cache_key(script_name + path, query, browser), query, is_search(query)
 
-    def _moved(self, stamp: str) -> bool:
+    def _moved(self, stamp: str, start: int) -> bool:
         """Whether a write landed while this response was rendered (its purge may already have
         reached the proxy, which would then keep this older copy for hours)."""
         try:
-            return self.content.current() != stamp
+            return self.content.current() != stamp or self.content.seen != start
         except sqlite3.Error:
             return True
+
+    # ---- revalidation without rendering
+    def revalidate(
+        self, key: str, stamp: str, path: str, environ: dict[str, Any], start_response: Callable
+    ) -> Iterable[bytes] | None:
+        """A 304 for a conditional request whose entry is gone from memory (evicted, or never
+        loaded by this process) while what it showed has not changed: the validators of every
+        entry rendered are kept apart (``heads``, small), so such a request renders nothing.
+        None when a render (or the entry) is needed."""
+        if not environ.keys().isdisjoint(ANSWERED_HEADERS):
+            return None
+        head = self.heads.get(key)
+        if head is None or not self.fresh(head, stamp) or not head.not_modified(environ):
+            return None
+        if self.feed_counter is not None and self.is_feed(path):
+            self.feed_counter.record(path, environ, True)
+        start_response("304 Not Modified", list(head.headers[("304", "revalidated")]))
+        return []
 
     def _send_unkept(self, entry: StoredResponse, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         """The entry, marked for the proxy alone as not to be kept (``Surrogate-Control:
@@ -180,11 +209,11 @@ class ResponseCache(Answers):
         held = lock[0].acquire(timeout=LOCK_WAIT)
         try:
             entry = hot.get(key)
-            if entry is not None and entry.stamp == stamp:
+            if entry is not None and self.fresh(entry, stamp):
                 return entry, "hit", ()
             stored = self._backend_get(key)
             if stored is not None:
-                if stored.stamp == stamp:
+                if self.fresh(stored, stamp):
                     hot.put(key, stored)
                     return stored, "hit", ()
                 entry = entry or stored
@@ -195,14 +224,17 @@ class ResponseCache(Answers):
                     hot.put(key, found)
                     return found, "hit", ()
             try:
-                status, headers, body = self.render(environ, query, key)
+                start = self.content.seen  # every change up to here is in what the render reads
+                status, headers, body, shown = self.render(environ, query, key)
                 if not storable(status, headers):
                     return None, "", (status, headers, body)
+                deps, versions = self.content.shown(shown, start)
                 fresh = build_entry(
                     stamp, status, headers, body, default_cache_control=self.cache_control,
-                    previous=entry, now=self.content.clock(),
+                    previous=entry, now=self.content.clock(), deps=deps, versions=versions,
                 )  # fmt: skip
                 hot.put(key, fresh)
+                self.heads.put(key, fresh.head())
                 self._backend_set(key, fresh)
                 return fresh, "miss", ()
             finally:
@@ -218,9 +250,9 @@ class ResponseCache(Answers):
 
     def render(
         self, environ: dict[str, Any], query: str, key: str = "", keep: tuple[str, ...] = ()
-    ) -> tuple[str, list[tuple[str, str]], bytes]:
+    ) -> tuple[str, list[tuple[str, str]], bytes, frozenset[str] | None]:
         """Call Flask with the canonical form of the request (plus the ``keep`` headers) and
-        collect the whole response."""
+        collect the whole response, with what it shows (``surrogate.SHOWN``)."""
         canonical = dict(environ)
         for name in CONDITIONAL:
             if name not in keep:
@@ -248,7 +280,7 @@ class ResponseCache(Answers):
             if close is not None:
                 close()
         self.renders += 1
-        return captured[0], captured[1], b"".join(chunks)
+        return captured[0], captured[1], b"".join(chunks), canonical.get(SHOWN)
 
     def passthrough(
         self, environ: dict[str, Any], start_response: Callable, status: str, headers: list, body: bytes
@@ -308,7 +340,7 @@ class ResponseCache(Answers):
             return None, None
         # Whoever held the lock, or anyone between our read and the lock, may have stored it.
         entry = self._backend_get(key)
-        if entry is not None and entry.stamp == stamp:
+        if entry is not None and self.fresh(entry, stamp):
             _release(lock)
             return entry, None
         return None, lock

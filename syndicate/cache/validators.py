@@ -28,6 +28,9 @@ SHORT_STATUSES = {301, 308, 404, 410}
 SHORT_MAX_AGE = 60
 STATIC_MAX_AGE = 86400
 FILL = "syndicate.cache.fill"  # environ flag: this request renders an entry for the fast path
+# environ: the keys (showing.py) the response being rendered shows, a frozenset (surrogate.py
+# records them; absent when the view recorded none, which the cache reads as "shows anything").
+SHOWN = "syndicate.shown"
 
 
 def is_candidate(method: str, path: str) -> bool:

@@ -8,11 +8,12 @@ order is time order and every listing is a range scan over an index. Rows come b
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from ..changes import signal_for
+from ..showing import ALL
 
 # The one "publicly visible" predicate (site, public feeds, sitemaps, search, counts, WebSub,
 # and anything else the public sees): published, and its time has come. An embargoed article is
@@ -199,17 +200,47 @@ class Connection:
             if signal is not None:
                 signal.signal()
 
-    def _bump_generation(self) -> None:
+    def _bump_generation(self, keys: Iterable[str] | None = None) -> None:
+        """Move the generation and record, under it, the ``showing.py`` keys this write changed
+        (None: everything). Called once per write transaction, inside it."""
         self._changed = True
-        self.conn.execute(
+        gen = self.conn.execute(
             "INSERT INTO meta (key, value) VALUES ('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)"
+        ).fetchone()[0]
+        last = self.conn.execute("SELECT max(seq) FROM changes").fetchone()[0] or 0
+        if keys is None or last != gen - 1:  # a writer outside Syndicate moved it: everything
+            keys = (ALL,)
+        self.conn.executemany(
+            "INSERT INTO changes (key, seq) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET seq = excluded.seq",
+            [(key, gen) for key in set(keys)],
+        )
+        # Scheduled articles change what is visible when they fall due, with no write then.
+        self.conn.execute(
+            "INSERT OR IGNORE INTO due (article_id, due_at) SELECT id, published FROM articles"
+            " WHERE status = 'published' AND published > ?",
+            (self.now(),),
         )
 
     # ---- change stamps (what the response cache validates against)
     def generation(self) -> int:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row["value"]) if row else 0
+
+    def change_state(self) -> tuple[int, int, int]:
+        """(generation, newest recorded change, scheduled articles fallen due so far): the first
+        two differ only after a write by a tool that bypassed Syndicate."""
+        row = self.conn.execute(
+            "SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation') AS generation,"
+            " (SELECT max(seq) FROM changes) AS newest, (SELECT count(*) FROM due WHERE due_at <= ?) AS due",
+            (self.now(),),
+        ).fetchone()
+        return row["generation"] or 0, row["newest"] or 0, row["due"]
+
+    def changes_since(self, seq: int) -> list[tuple[str, int]]:
+        """(key, generation) of every key changed after generation ``seq``."""
+        rows = self.conn.execute("SELECT key, seq FROM changes WHERE seq > ?", (seq,)).fetchall()
+        return [(row["key"], row["seq"]) for row in rows]
 
     def content_version(self) -> str:
         """Changes whenever anything visible changes: a write, or a scheduled article

@@ -15,7 +15,7 @@ import sqlite_utils
 
 from .connection import Connection, StoreError, transaction, unavailable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -188,12 +188,34 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """What each write changed, for the response cache (``showing.py`` keys).
+
+    ``changes`` holds, per key, the generation of the last write that changed it (a write
+    moves ``meta.generation`` and sets its keys to the new value in the same transaction);
+    ``due`` holds the times scheduled articles fall due, which change what is visible with no
+    write at all. The response cache compares what an entry showed against these.
+    """
+    db.executescript(
+        """
+        CREATE TABLE changes (key TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX changes_seq ON changes (seq);
+        CREATE TABLE due (article_id INTEGER NOT NULL, due_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, due_at)) WITHOUT ROWID;
+        CREATE INDEX due_at ON due (due_at);
+        INSERT INTO changes (key, seq)
+            SELECT 'all', coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

@@ -4,9 +4,10 @@ behind, read-modify-write for the API, deletes, and batch imports that skip unch
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .. import textnorm
+from .. import showing, textnorm
 from ..limits import MAX_SLUG
 from ..models import Article
 from .articles import ARTICLE_FROM, Articles
@@ -24,9 +25,11 @@ class Writing(Terms, Articles):
     def save_article(self, record: ArticleRecord, *, actor: str = "") -> tuple[Article, bool]:
         """Insert or update one validated article (see ``validation.article_record``), by guid."""
         with self.transaction():
+            before = self.article_by_guid(record.guid) if record.guid else None
             article_id, created = self._write_article(record, actor)
-            self._bump_generation()
-        return self.article_by_id(article_id), created
+            after = self.article_by_id(article_id)
+            self._bump_generation(self.changed_keys(before, after))
+        return after, created
 
     def save_articles(self, records: Iterable[ArticleRecord], *, actor: str = "") -> tuple[int, int]:
         """Insert or update a batch atomically: all of it or none. Returns (created, updated)."""
@@ -85,8 +88,9 @@ class Writing(Terms, Articles):
             if record is None:
                 return current, None, False
             article_id, created = self._write_article(record, actor)
-            self._bump_generation()
-            return current, self.article_by_id(article_id), created
+            saved = self.article_by_id(article_id)
+            self._bump_generation(self.changed_keys(current, saved))
+            return current, saved, created
 
     def delete_article_with(self, guid: str, check: Callable[[Article], None]) -> Article | None:
         """Delete after ``check(current)`` (which may raise to refuse), atomically; the deleted
@@ -97,8 +101,37 @@ class Writing(Terms, Articles):
                 return None
             check(current)
             self.conn.execute("DELETE FROM articles WHERE id = ?", (current.id,))
-            self._bump_generation()
+            self._bump_generation(self.changed_keys(current, None))
             return current
+
+    # ---- what a write changed
+    def changed_keys(self, before: Article | None, after: Article | None) -> set[str]:
+        """The ``showing.py`` keys a write of one article changed (``before``/``after``: the
+        stored versions around it), its new neighbours' pages included; the navigation too when
+        the write created a section (it lists every category)."""
+        now = self.clock()
+        keys = showing.affected_keys(before, after, now=now, shown_by=self.shown_by(before, after, now))
+        if after is not None and after.category is not None and (before is None or before.category != after.category):
+            sql = "SELECT count(*) FROM articles WHERE category_id = ?"
+            if (
+                self.conn.execute(sql, (after.category.id,)).fetchone()[0] <= 1
+            ):  # most likely a section this write created
+                keys.add(showing.NAV)
+        return keys
+
+    def shown_by(self, before: Article | None, after: Article | None, now: datetime) -> list[int]:
+        """Ids of the articles whose pages start showing ``after`` because it took a new place:
+        its neighbours on the timeline and the articles whose "related" list it enters. (Pages
+        that showed the old version carry its own key already.)"""
+        if not showing.visible(after, now):
+            return []
+        moved = (
+            not showing.visible(before, now) or before.published != after.published or before.category != after.category
+        )
+        if not moved:
+            return []
+        older, newer = self.adjacent(after)
+        return [a.id for a in (older, newer) if a is not None] + self.related_to(after)
 
     # ---- slugs
     def _free_slug(self, slug: str, own_id: int | None) -> str:

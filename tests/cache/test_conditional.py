@@ -22,9 +22,24 @@ def test_if_none_match_answers_304_without_body_or_work(cached_app, client):
     assert cached_app.renders["listing"] == 1
 
 
-def test_a_cold_conditional_request_renders_once_then_answers_304(cached_app, client):
+def test_a_revalidation_of_an_evicted_entry_renders_nothing(cached_app, client):
     etag = cached_app.test_client().get("/_t/listing/").headers["ETag"]
     response_cache(cached_app).hot.data.clear()
+    cached_app.extensions["syndicate.cache"].cache.clear()
+    response = client.get("/_t/listing/", headers={"If-None-Match": etag})
+    assert response.status_code == 304 and response.headers["X-Cache"] == "revalidated"
+    assert response.headers["ETag"] == etag and "Last-Modified" in response.headers
+    assert cached_app.renders["listing"] == 1
+    # Another validator, or none: the body is needed, so it is rendered.
+    assert client.get("/_t/listing/", headers={"If-None-Match": '"other"'}).status_code == 200
+    assert cached_app.renders["listing"] == 2
+
+
+def test_a_cold_conditional_request_renders_once_then_answers_304(cached_app, client):
+    etag = cached_app.test_client().get("/_t/listing/").headers["ETag"]
+    cache = response_cache(cached_app)
+    cache.hot.data.clear()
+    cache.heads.data.clear()  # a new process: nothing known about the entry
     cached_app.extensions["syndicate.cache"].cache.clear()
     response = client.get("/_t/listing/", headers={"If-None-Match": etag})
     assert response.status_code == 304 and response.headers["X-Cache"] == "miss"
