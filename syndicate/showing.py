@@ -87,7 +87,7 @@ def affected_keys(
     ``before`` and ``after`` are the stored versions around the write (None for a creation or
     a deletion; a scheduled article falling due is ``(None, article)``). ``shown_by`` are the
     ids of other articles whose pages show this one's position (its new neighbours, the
-    articles whose related list it enters): ``purge.neighbours`` finds them. Nothing public
+    articles whose related list it enters): ``Store.shown_by`` finds them. Nothing public
     changes when neither version is visible (a draft saved) but the OPML list: ``{LISTS}``.
     """
     was, now_visible = visible(before, now), visible(after, now)
