@@ -124,3 +124,24 @@ def test_a_scheduled_article_shows_on_every_listing_when_due(site, writer):
     for url in urls:  # no write happened: the due time alone renews them
         response = client.get(url)
         assert response.headers["X-Cache"] == "miss" and b"Embargo lifts on the harbour report" in response.data, url
+
+
+def test_older_archives_stay_cached_until_an_older_article_changes(site, writer):
+    app, client = site
+    archives = ["/feed/archive/1/", "/feed/atom/archive/2/"]
+    _warm(client, archives)
+    data = {"title": "Newest of all", "body": "<p>Now.</p>", "category": "World"}
+    writer.save_article(article_record({**data, "published": datetime.now(UTC).isoformat()}, now=datetime.now(UTC)))
+    for url in archives:  # an article at the newest end moves no complete archive but the newest
+        assert client.get(url).headers["X-Cache"] == "hit", url
+    oldest = writer.conn.execute("SELECT min(published) FROM articles").fetchone()[0]
+    backdated = datetime.fromisoformat(oldest) - timedelta(days=1)
+    writer.save_article(
+        article_record(
+            {**data, "title": "Found in the vault", "published": backdated.isoformat()}, now=datetime.now(UTC)
+        )
+    )
+    for url in archives:  # everything after it shifts by one
+        response = client.get(url)
+        assert response.headers["X-Cache"] == "miss", url
+    assert b"Found in the vault" in client.get("/feed/archive/1/").data

@@ -23,6 +23,7 @@ URLS = (
     "/category/world/feed/", "/category/economy/feed/atom/", "/tag/diplomacy/feed/json/",
     "/author/li-wei/feed/", "/feed/archive/1/", "/feed/?page=2", "/search?q=headline",
     "/search/feed/?q=headline", "/sitemap.xml", "/feeds.opml", "/category/world/page/2/", "/tag/markets/feed/atom/",
+    "/feed/archive/2/", "/tag/markets/feed/archive/1/", "/category/world/feed/json/archive/1/",
 )  # fmt: skip
 GUIDS = [f"urn:prop:{i}" for i in range(6)]
 
@@ -98,10 +99,13 @@ def _article_url(app, guid: str, what: str) -> str | None:
 @example(steps=[("read", "/category/world/"), ("read", "/tag/markets/feed/atom/"), ("merge", "tag", 0),
                 ("read", "/tag/markets/feed/atom/"), ("merge", "category", 0), ("read", "/category/world/"),
                 ("read", "/")])  # fmt: skip
+@example(steps=[("read", "/feed/archive/1/"), ("read", "/feed/archive/2/"), ("save", GUIDS[4], "World", [], "Li Wei", 0,
+                "published"), ("read", "/feed/archive/1/"), ("read", "/feed/archive/2/"), ("delete", GUIDS[0]),
+                ("read", "/feed/archive/1/"), ("read", "/feed/archive/2/")])  # fmt: skip
 def test_every_cached_answer_is_what_a_fresh_render_shows(tmp_path_factory, steps):
     path = tmp_path_factory.mktemp("prop") / "prop.db"
-    cached = make_app(path, CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=50)
-    twin = make_app(path, FRAGMENT_CACHE_SIZE=0)
+    cached = make_app(path, CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=50, FEED_ITEMS=2)
+    twin = make_app(path, FRAGMENT_CACHE_SIZE=0, FEED_ITEMS=2)
     for guid in GUIDS[:3]:
         _apply(cached, ("save", guid, "World", ["Markets"], "Li Wei", 0, "published"))
     client, fresh = cached.test_client(), twin.test_client()
