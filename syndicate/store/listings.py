@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .. import showing
 from ..lru import LRU
 from ..models import Article, Page, Scope
 from .articles import Articles
@@ -46,6 +47,9 @@ def _date_range(scope: Scope) -> tuple[datetime, datetime]:
         start = datetime(parts[0], parts[1], parts[2], tzinfo=UTC)
         end = start + timedelta(days=1)
     return start, end
+
+
+TERM_KINDS_KEYED = ("category", "tag", "author")
 
 
 class Listings(Terms, Articles):
@@ -97,7 +101,9 @@ class Listings(Terms, Articles):
         fetching any page afterwards is a single index range scan. None for an unknown term.
         """
         now = self.now()
-        cache_key = (self.path, scope.key, per_page, oldest_first, embargoed, self.content_version())
+        # A partner's listing also holds articles under embargo, which no scope key follows.
+        version = self.content_version() if embargoed else self.scope_version(scope)
+        cache_key = (self.path, scope.key, per_page, oldest_first, embargoed, version)
         keys = _PAGE_KEYS.get(cache_key)
         if keys is not None:
             return keys
@@ -115,6 +121,25 @@ class Listings(Terms, Articles):
         keys = [(row["published"], row["id"]) for row in rows]
         _PAGE_KEYS.put(cache_key, keys)
         return keys
+
+    def scope_version(self, scope: Scope) -> tuple:
+        """Changes whenever what ``scope`` lists, or its order, changes: the generation of the
+        last write that moved it (``showing.py`` keys; every write records them), of the last
+        that moved everything, scheduled articles fallen due, and writes that bypassed Syndicate."""
+        if scope.kind in TERM_KINDS_KEYED:
+            term_id = self.term_id(scope.kind, scope.value)
+            key = showing.term_key(scope.kind, term_id) if term_id is not None else ""
+        elif scope.kind == "site":
+            key = showing.SITE
+        else:
+            key = "d-" + scope.value
+        row = self.conn.execute(
+            "SELECT (SELECT seq FROM changes WHERE key = ?), (SELECT seq FROM changes WHERE key = ?),"
+            " (SELECT count(*) FROM due WHERE due_at <= ?),"
+            " (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation') - (SELECT max(seq) FROM changes)",
+            (key, showing.ALL, self.now()),
+        ).fetchone()
+        return (key, *row)
 
     def count(self, scope: Scope) -> int | None:
         listing = self._listing(scope, self.now())
