@@ -9,6 +9,7 @@ costs one index seek plus ``per_page`` rows, the same as page 1.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,10 @@ from .connection import UNDER_EMBARGO, VISIBLE, from_db, to_db
 from .terms import Terms
 
 _PAGE_KEYS: LRU[Any, Any] = LRU(512)
+# One lock per listing (scope, page size, order), for the listings asked for lately: any date
+# can be asked for, so the locks are bounded too (a lock forgotten while held costs at most
+# one more computation).
+_KEY_LOCKS: LRU[tuple, threading.Lock] = LRU(1024)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,14 @@ def _date_range(scope: Scope) -> tuple[datetime, datetime]:
 
 
 TERM_KINDS_KEYED = ("category", "tag", "author")
+
+
+def _key_lock(listing: tuple) -> threading.Lock:
+    lock = _KEY_LOCKS.get(listing)
+    if lock is None:
+        lock = threading.Lock()
+        _KEY_LOCKS.put(listing, lock)
+    return lock
 
 
 class Listings(Terms, Articles):
@@ -102,11 +115,28 @@ class Listings(Terms, Articles):
         """
         now = self.now()
         # A partner's listing also holds articles under embargo, which no scope key follows.
-        version = self.content_version() if embargoed else self.scope_version(scope)
+        version = self.scope_version(scope)
+        if not version[0]:
+            return None  # an unknown term (no lock, no memo: any slug can be asked for)
+        if embargoed:
+            version = (*version, self.content_version())
         cache_key = (self.path, scope.key, per_page, oldest_first, embargoed, version)
         keys = _PAGE_KEYS.get(cache_key)
         if keys is not None:
             return keys
+        # One thread computes a listing's keys (a scan of the whole scope: ~0.2 s on 200,000
+        # articles); the others wait for it instead of scanning too.
+        with _key_lock(cache_key[:5]):
+            keys = _PAGE_KEYS.get(cache_key)
+            if keys is None:
+                keys = self._compute_page_keys(scope, per_page, now, oldest_first, embargoed)
+                if keys is not None:
+                    _PAGE_KEYS.put(cache_key, keys)
+        return keys
+
+    def _compute_page_keys(
+        self, scope: Scope, per_page: int, now: str, oldest_first: bool, embargoed: bool
+    ) -> list[tuple[str, int]] | None:
         listing = self._listing(scope, now, embargoed=embargoed)
         if listing is None:
             return None
@@ -119,7 +149,6 @@ class Listings(Terms, Articles):
             {**listing.params, "per_page": per_page},
         )
         keys = [(row["published"], row["id"]) for row in rows]
-        _PAGE_KEYS.put(cache_key, keys)
         return keys
 
     def scope_version(self, scope: Scope) -> tuple:
