@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from wsgiref.headers import Headers
 
@@ -49,6 +49,19 @@ def demo_db(articles: int = DEMO_ARTICLES, *, path: Path | None = None, until: s
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     tmp.rename(path)
     return path
+
+
+def private_copy(source: Path, folder: Path, name: str) -> Path:
+    """A copy of ``source`` in ``folder`` for one server or one checkout's code. Each checkout
+    migrates the database it opens to its own schema, and an older checkout refuses a database
+    a newer one has migrated ("schema version 6 is newer than this Syndicate"), so a bench
+    comparing two checkouts gives each its own copy and never lets either touch the source."""
+    import sqlite3
+
+    copy = folder / f"{name}.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    return copy
 
 
 def child_env(**settings: str) -> dict[str, str]:
@@ -168,6 +181,7 @@ class Run:
     p99_ms: float
     bytes_per_response: float
     errors: str = ""
+    tally: dict[str, int] = field(default_factory=dict)  # "status X-Cache" -> responses (TALLY_LUA)
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
@@ -191,14 +205,71 @@ def parse_wrk(output: str) -> Run:
         errors.append("socket errors: " + m.group(1))
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
         errors.append(f"{m.group(1)} non-2xx/3xx")
-    return Run(rps, p50, p99, per_response, "; ".join(errors))
+    tally = {m.group(1): int(m.group(2)) for m in re.finditer(r"^TALLY (.+) (\d+)$", output, re.M)}
+    return Run(rps, p50, p99, per_response, "; ".join(errors), tally)
 
 
-def wrk(url: str, headers: dict[str, str], args: argparse.Namespace) -> Run:
-    """One wrk run (args: wrk, wrk_threads, connections, duration) against ``url``."""
+def wrk(url: str, headers: dict[str, str], args: argparse.Namespace, script: Path | None = None) -> Run:
+    """One wrk run (args: wrk, wrk_threads, connections, duration) against ``url``, with a Lua
+    ``script`` if given (``tally_script``)."""
     command = [args.wrk, "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s"]
     command += ["--latency", "--timeout", "10s"]
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
     return parse_wrk(result.stdout)
+
+
+# A wrk script replaying the lines of a file (``path`` or ``path<TAB>If-None-Match``) in a loop,
+# each wrk thread from its own offset, and counting responses by status and X-Cache header; the
+# counts are printed as "TALLY <status> <x-cache> <n>" lines (``Run.tally``). Fill in ``file``.
+TALLY_LUA = """
+local lines = {}
+for line in io.lines("%(file)s") do lines[#lines + 1] = line end
+local requests, counter = {}, 0
+tally = {}  -- global: done() reads it from each thread with thread:get
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread; thread:set("start", #threads * 7919) end
+init = function(args)
+  counter = tonumber(start) or 0
+  for i, line in ipairs(lines) do
+    local path, etag = line:match("^([^\t]+)\t(.+)$")
+    if path then requests[i] = wrk.format("GET", path, {["If-None-Match"] = etag})
+    else requests[i] = wrk.format("GET", line) end
+  end
+end
+request = function()
+  counter = counter + 1
+  return requests[(counter %% #requests) + 1]
+end
+response = function(status, headers, body)
+  local key = status .. " " .. (headers["X-Cache"] or headers["x-cache"] or "-")
+  tally[key] = (tally[key] or 0) + 1
+end
+done = function(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for key, n in pairs(thread:get("tally") or {}) do total[key] = (total[key] or 0) + n end
+  end
+  for key, n in pairs(total) do io.write(string.format("TALLY %%s %%d\\n", key, n)) end
+end
+"""
+
+
+def tally_script(lines: Sequence[str], folder: Path, name: str) -> Path:
+    """A TALLY_LUA script replaying ``lines`` (written next to it in ``folder``)."""
+    data = folder / f"{name}.txt"
+    data.write_text("\n".join(lines) + "\n")
+    script = folder / f"{name}.lua"
+    script.write_text(TALLY_LUA % {"file": data})
+    return script
+
+
+def hit_ratio(tally: dict[str, int]) -> tuple[float, int]:
+    """(share of responses not rendered for the request, responses rendered) from a tally:
+    X-Cache ``miss`` is a render; ``hit`` and ``revalidated`` are answered from memory."""
+    total = sum(tally.values())
+    rendered = sum(n for key, n in tally.items() if key.endswith(" miss"))
+    return (1 - rendered / total if total else float("nan")), rendered

@@ -13,8 +13,13 @@ second through the API, against the same spread without writes and against the f
 - Floor: bench/floor.py, the hottest URLs at their real size and headers, every other URL at
   the mean size of those.
 - The server's resident memory (VmRSS, VmHWM) is read from /proc at the end of each run.
+- wrk counts every answer's ``X-Cache`` (``harness.TALLY_LUA``): the hit ratio is the share of
+  answers not rendered for that request, renders/s the ``miss`` answers a second.
+- Survivors of one publish (goal 4): the 300 hottest URLs of the sequence are fetched until
+  they are cached, one article is published (category World), and each is fetched again: how
+  many still answer ``X-Cache: hit``.
 
-    python bench/live_mix.py [--duration 20] [--rounds 2] [--base /tmp/perf-base]
+    python bench/live_mix.py [--duration 20] [--rounds 2] [--base /tmp/base-main] [--database DB] [--env NAME=VALUE]
 
 ``--base DIR`` runs the same scenario with another checkout's code (the "before" figures).
 """
@@ -45,25 +50,15 @@ from bench.http_bench import Server, start_floor  # noqa: E402
 SITE_URL = "https://news.example.com"
 ZIPF_S = 1.0
 SEQUENCE = 200_000  # requests in the replayed sequence (wrk loops over it)
-LUA = """
-local paths = {}
-for line in io.lines("%(file)s") do paths[#paths + 1] = line end
-local counter = 0
-local threads = 0
-setup = function(thread) threads = threads + 1; thread:set("start", threads * 7919) end
-init = function(args) counter = tonumber(start) or 0 end
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter %% #paths) + 1])
-end
-"""
 
 
-def start(procs: harness.Processes, name: str, db: Path, logs: Path, root: Path | None) -> Server:
+def start(
+    procs: harness.Processes, name: str, db: Path, logs: Path, root: Path | None, extra: dict[str, str]
+) -> Server:
     port = harness.free_port()
     command = [harness.PYTHON, "-m", "syndicate", "--database", str(db), "serve", "--port", str(port)]
     command += ["--threads", "8"]
-    env = harness.child_env(SITE_URL=SITE_URL)
+    env = {**harness.child_env(SITE_URL=SITE_URL), **extra}
     if root is not None:
         env["PYTHONPATH"] = str(root)
     proc = procs.start(command, env=env, log=logs / f"{name}.log", cwd=root or harness.ROOT)
@@ -131,16 +126,7 @@ class Writer(threading.Thread):
             started = time.monotonic()
             number += 1
             title = f"Live {time.time_ns()} number {number}"
-            body = json.dumps({"title": title, "body": f"<p>{title}.</p>", "category": "World"}).encode()
-            request = urllib.request.Request(
-                self.server.base + "/api/v1/articles", data=body, method="POST",
-                headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-            )  # fmt: skip
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    ok = response.status == 201
-            except Exception:  # noqa: BLE001 - counted, the bench goes on
-                ok = False
+            ok = publish(self.server, self.token, title)
             self.latencies.append(time.monotonic() - started)
             if not ok:
                 self.errors += 1
@@ -160,10 +146,28 @@ def rss_kib(proc: subprocess.Popen) -> tuple[int, int]:
     return rss, hwm
 
 
-def run_wrk(url: str, lua: Path, args: argparse.Namespace) -> harness.Run:
-    command = [args.wrk, "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "--timeout", "10s"]
-    result = subprocess.run([*command, "-s", str(lua), url], capture_output=True, text=True, check=True)
-    return harness.parse_wrk(result.stdout)
+def publish(server: Server, token: str, title: str) -> bool:
+    body = json.dumps({"title": title, "body": f"<p>{title}.</p>", "category": "World"}).encode()
+    request = urllib.request.Request(
+        server.base + "/api/v1/articles", data=body, method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status == 201
+    except Exception:  # noqa: BLE001 - counted by the caller, the bench goes on
+        return False
+
+
+def survivors(server: Server, token: str, paths: list[str]) -> tuple[int, int, list[str]]:
+    """(entries cached, entries still cached after one publish, the URLs that were not)."""
+    for path in paths:  # twice: the first pass may render, the second must hit
+        harness.fetch(server.base + path)
+    cached = [p for p in paths if harness.fetch(server.base + p)[1].get("X-Cache") == "hit"]
+    if not publish(server, token, f"Survivor check {time.time_ns()}"):
+        raise SystemExit(f"{server.name}: the publish for the survivor check failed")
+    gone = [p for p in cached if harness.fetch(server.base + p)[1].get("X-Cache") != "hit"]
+    return len(cached), len(cached) - len(gone), gone
 
 
 def measure(label: str, server: Server, lua: Path, args: argparse.Namespace, token: str | None) -> dict:
@@ -171,52 +175,71 @@ def measure(label: str, server: Server, lua: Path, args: argparse.Namespace, tok
     writer = Writer(server, token, stop) if token else None
     if writer:
         writer.start()
-    run = run_wrk(server.base + "/", lua, args)
+    run = harness.wrk(server.base + "/", {}, args, lua)
     stop.set()
     if writer:
         writer.join()
     rss, hwm = rss_kib(server.proc) if server.proc else (0, 0)
+    hits, rendered = harness.hit_ratio(run.tally)
+    if odd := {k: n for k, n in run.tally.items() if not k.startswith(("2", "3"))}:
+        print(f"# {label}: answers other than 2xx/3xx: {odd}", file=sys.stderr)
     return {
+        "hits": hits, "renders": rendered / args.duration,
         "label": label, "rps": run.rps, "p50": run.p50_ms, "p99": run.p99_ms, "errors": run.errors,
         "published": writer.published if writer else 0, "stale": writer.stale if writer else 0,
         "write_errors": writer.errors if writer else 0, "rss_mb": rss / 1024, "hwm_mb": hwm / 1024,
     }  # fmt: skip
 
 
-def scenario(name: str, root: Path | None, args: argparse.Namespace, logs: Path, source: Path) -> list[dict]:
-    db = logs / f"{name}.db"
-    with sqlite3.connect(source) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)
+def prepare(procs: harness.Processes, name: str, root: Path | None, args: argparse.Namespace, logs: Path,
+            source: Path) -> tuple[Server, Path, dict, str, dict]:  # fmt: skip
+    """A server of one checkout on its own copy of the archive (each checkout migrates it to its
+    own schema), its replayed sequence, the floor's spec and the survivor check."""
+    db = harness.private_copy(source, logs, name)
     token = "syn_live_" + str(time.time_ns())
     create = f"from syndicate.store import Store; Store({str(db)!r}).create_token('live', {token!r}, 'write')"
     env = {**harness.child_env(), **({"PYTHONPATH": str(root)} if root else {})}
-    subprocess.run([harness.PYTHON, "-c", create], env=env, check=True)
+    # In the checkout's folder: python -c puts the working directory before PYTHONPATH.
+    subprocess.run([harness.PYTHON, "-c", create], env=env, check=True, cwd=root or harness.ROOT)
+    server = start(procs, name, db, logs, root, dict(v.split("=", 1) for v in args.env))
+    urls = url_spread(server, db)
+    sequence = zipf_sequence(urls, SEQUENCE)
+    lua = harness.tally_script(sequence, logs, name)
+    # The floor's bodies: the real size of the hottest URLs (the first distinct ones of the
+    # sequence, fetched once, which also warms them), the mean of those for all others.
+    spec, sizes = {}, []
+    for path in list(dict.fromkeys(sequence))[: args.sample]:
+        status, headers, body = harness.fetch(server.base + path)
+        if status == 200:
+            spec[path] = {"headers": list(headers.items()), "size": len(body)}
+            sizes.append(len(body))
+    spec["*"] = {**spec["/"], "size": int(statistics.mean(sizes))}
+    distinct = len(set(sequence))
+    print(f"# {name}: {len(urls)} URLs, {distinct} distinct in the sequence, {len(sizes)} sized", file=sys.stderr)
+    hot = list(dict.fromkeys(sequence))[: args.survivors]
+    cached, kept, gone = survivors(server, token, hot)
+    print(f"# {name}: {kept} of {cached} cached entries survive one publish; gone: {gone[:40]}", file=sys.stderr)
+    return server, lua, spec, token, {"label": f"{name}: survivors", "cached": cached, "kept": kept}
+
+
+def scenarios(args: argparse.Namespace, logs: Path, source: Path) -> list[dict]:
+    """Every checkout's server and the floor, the rounds interleaving them."""
     results = []
     with harness.Processes() as procs:
-        server = start(procs, name, db, logs, root)
-        urls = url_spread(server, db)
-        sequence = zipf_sequence(urls, SEQUENCE)
-        paths = logs / f"{name}-paths.txt"
-        paths.write_text("\n".join(sequence) + "\n")
-        lua = logs / f"{name}.lua"
-        lua.write_text(LUA % {"file": paths})
-        # The floor's bodies: the real size of the hottest URLs (the first distinct ones of the
-        # sequence, fetched once, which also warms them), the mean of those for all others.
-        spec, sizes = {}, []
-        for path in list(dict.fromkeys(sequence))[: args.sample]:
-            status, headers, body = harness.fetch(server.base + path)
-            if status == 200:
-                spec[path] = {"headers": list(headers.items()), "size": len(body)}
-                sizes.append(len(body))
-        spec["*"] = {**spec["/"], "size": int(statistics.mean(sizes))}
-        distinct = len(set(sequence))
-        print(f"# {name}: {len(urls)} URLs, {distinct} distinct in the sequence, {len(sizes)} sized", file=sys.stderr)
-        floor = start_floor(procs, spec, 8, logs) if root is None else None
-        for _number in range(args.rounds):
-            results.append(measure(f"{name}: no writes", server, lua, args, None))
-            results.append(measure(f"{name}: 1 write/s", server, lua, args, token))
-            if floor is not None:
-                results.append({**measure("floor", floor, lua, args, None), "rss_mb": 0, "hwm_mb": 0})
+        checkouts = [("this", None), *((("base", args.base),) if args.base else ())]
+        prepared = []
+        for name, root in checkouts:
+            server, lua, spec, token, kept = prepare(procs, name, root, args, logs, source)
+            results.append(kept)
+            prepared.append((name, server, lua, token))
+            if root is None:
+                floor, floor_lua = start_floor(procs, spec, 8, logs), lua
+        for number in range(args.rounds):
+            print(f"# round {number + 1}/{args.rounds}", file=sys.stderr)
+            for name, server, lua, token in prepared if number % 2 == 0 else reversed(prepared):
+                results.append(measure(f"{name}: no writes", server, lua, args, None))
+                results.append(measure(f"{name}: 1 write/s", server, lua, args, token))
+            results.append({**measure("floor", floor, floor_lua, args, None), "rss_mb": 0, "hwm_mb": 0})
     return results
 
 
@@ -225,6 +248,12 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="for the servers' environment (SYNDICATE_CACHE_THRESHOLD=20000, MALLOC_ARENA_MAX=2)",
+    )  # fmt: skip
+    parser.add_argument("--survivors", type=int, default=300, help="hottest URLs checked across one publish")
     parser.add_argument("--base", type=Path)
     parser.add_argument("--sample", type=int, default=400, help="URLs fetched up front to size the floor")
     parser.add_argument("--database", type=Path)
@@ -232,12 +261,13 @@ def main() -> int:
     args = parser.parse_args()
     source = args.database or harness.demo_db()
     logs = Path(tempfile.mkdtemp(prefix="live-mix-", dir=harness.OUT))
-    results = scenario("this", None, args, logs, source)
-    if args.base:
-        results += scenario("base", args.base, args, logs, source)
-    rows = {}
+    results = scenarios(args, logs, source)
+    rows, kept = {}, []
     for r in results:
-        rows.setdefault(r["label"], []).append(r)
+        if r["label"].endswith("survivors"):
+            kept.append(f"{r['label']}: {r['kept']} of {r['cached']} cached entries still hit after one publish")
+        else:
+            rows.setdefault(r["label"], []).append(r)
     print(f"# live_mix: {source.name}, wrk -t2 -c{args.connections} -d{args.duration}s, {args.rounds} rounds;", end=" ")
     print(f"{harness.stamp()}, {harness.machine()}\n")
     table = []
@@ -251,11 +281,14 @@ def main() -> int:
             f"{max(r['p99'] for r in runs):.1f}", f"{vs_quiet:.2f}" if vs_quiet else "", f"{rps / floor:.2f}",
             str(sum(r["published"] for r in runs)), str(sum(r["stale"] for r in runs)),
             "; ".join(r["errors"] for r in runs if r["errors"]) or "0",
+            "" if label == "floor" else f"{statistics.median(r['hits'] for r in runs):.1%}",
+            "" if label == "floor" else f"{statistics.median(r['renders'] for r in runs):.1f}",
             f"{max(r['rss_mb'] for r in runs):.0f} / {max(r['hwm_mb'] for r in runs):.0f}",
         ])  # fmt: skip
     headers = ["run", "req/s", "p50 ms", "p99 ms (worst)", "vs no writes", "vs floor", "published", "stale",
-               "errors", "RSS / peak MB"]  # fmt: skip
+               "errors", "hit ratio", "renders/s", "RSS / peak MB"]  # fmt: skip
     print(harness.table(headers, table))
+    print("\n" + "\n".join(f"- {line}" for line in kept))
     shutil.rmtree(logs, ignore_errors=True)
     return 0
 

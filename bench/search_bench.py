@@ -11,6 +11,11 @@ For each query kind it prints the median server time of a search (the store's ``
 and the whole uncached request through the app, NullCache, first result page) and the ratio
 before/after. Both sides run in child processes of this one, one after the other, so they share
 the machine's load. Figures are printed, never asserted.
+
+    python bench/search_bench.py --db12k A.db --db200k B.db --breakdown said the coastguard
+
+times each part of those words' search alone (the match, the visibility join, the length
+lookups, bm25, the sort) and bm25's cost per match.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 QUERIES = {
     "common (the)": "the",
     "common (said)": "said",
+    "common (year)": "year",
+    "three common (the year said)": "the year said",
+    "common, page 50 (said)": ("said", 50),
     "rare (117)": "117",
     "rare word (coastguard)": "coastguard",
     "prefix (negotia*)": "negotia*",
@@ -51,18 +59,20 @@ def _child(db: str, runs: int) -> None:
         from syndicate.db import get_store
 
         store = get_store()
-        for label, q in QUERIES.items():
+        for label, query in QUERIES.items():
+            q, number = query if isinstance(query, tuple) else (query, 1)
+            per_page = app.config["PER_PAGE"]
             store_times, request_times, total, status, ids = [], [], 0, 0, []
             for _ in range(runs):
                 t0 = time.perf_counter()
                 try:
-                    hits, total = store.search(q, 1, app.config["PER_PAGE"])
+                    hits, total = store.search(q, number, per_page, count_cap=per_page * 100)
                     ids = [hit.article.guid for hit in hits]
                 except Exception as error:  # the bounded search refuses some queries
                     total = type(error).__name__
                 store_times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                response = client.get(f"/search?q={quote_plus(q)}")
+                response = client.get(f"/search?q={quote_plus(q)}&page={number}")
                 request_times.append(time.perf_counter() - t0)
                 status = response.status_code
             out[label] = {
@@ -73,6 +83,43 @@ def _child(db: str, runs: int) -> None:
                 "ids": ids,
             }
     print(json.dumps(out))
+
+
+# Where a common word's search time goes (``--breakdown``): each statement alone, on the archive.
+_VISIBLE = "a.status = 'published' AND a.published <= :now"
+_JOIN = "CROSS JOIN articles a INDEXED BY articles_visible ON a.id = articles_fts.rowid"
+_BM25 = "bm25(articles_fts, 10.0, 4.0, 1.0)"
+BREAKDOWN = {
+    "match, counted": "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH :m",
+    "match + visibility join, counted": f"SELECT count(*) FROM articles_fts {_JOIN} WHERE articles_fts MATCH :m"
+    f" AND {_VISIBLE}",
+    "match + docsize row per match": "SELECT count(d.sz) FROM articles_fts CROSS JOIN articles_fts_docsize d"
+    " ON d.id = articles_fts.rowid WHERE articles_fts MATCH :m",
+    "bm25 of every match (no sort)": f"SELECT max(s) FROM (SELECT {_BM25} AS s FROM articles_fts"
+    " WHERE articles_fts MATCH :m LIMIT -1)",
+    "bm25 top 20 (sort, no join)": f"SELECT rowid FROM articles_fts WHERE articles_fts MATCH :m"
+    f" ORDER BY {_BM25} LIMIT 20",
+    "bm25 top 20 + join (main's order)": f"SELECT a.id FROM articles_fts {_JOIN} WHERE articles_fts MATCH :m"
+    f" AND {_VISIBLE} ORDER BY {_BM25}, a.published DESC LIMIT 20",
+}
+
+
+def breakdown(db: Path, words: list[str], runs: int) -> None:
+    """Prints the median of each BREAKDOWN statement per word, and bm25's cost per match."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    print(f"\n{db.name}: median ms of {runs} runs")
+    for word in words:
+        matches = conn.execute(BREAKDOWN["match, counted"], {"m": word}).fetchone()[0]
+        print(f"{word!r}: {matches} matches")
+        for label, sql in BREAKDOWN.items():
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                conn.execute(sql, {"m": word, "now": now}).fetchall()
+                times.append(time.perf_counter() - t0)
+            ms = statistics.median(times) * 1000
+            print(f"  {label:36} {ms:8.2f} ms  ({ms * 1000 / max(1, matches):.2f} µs per match)")
 
 
 def _measure(code: Path, db: Path, runs: int) -> dict:
@@ -89,7 +136,14 @@ def _measure(code: Path, db: Path, runs: int) -> dict:
 
 
 def _after_copy(db: Path) -> Path:
-    """The archive copied and migrated by this checkout (once)."""
+    """The archive copied and migrated by this checkout (once), unless it already has this
+    checkout's schema (then both sides search the same file)."""
+    sys.path.insert(0, str(ROOT))
+    from syndicate.store.schema import SCHEMA_VERSION
+
+    with sqlite3.connect(db) as conn:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return db
     after = db.with_suffix(".after.db")
     if not after.exists():
         with sqlite3.connect(db) as conn:
@@ -112,10 +166,16 @@ def main() -> None:
     parser.add_argument("--db12k", type=Path)
     parser.add_argument("--db200k", type=Path)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--breakdown", nargs="*", metavar="WORD", help="only time the parts of these words' search")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(args.child, args.runs)
+        return
+    if args.breakdown is not None:
+        for db in (args.db12k, args.db200k):
+            if db is not None:
+                breakdown(db, args.breakdown or ["said", "the", "coastguard"], args.runs)
         return
     for name, db, runs in (("12k", args.db12k, args.runs), ("200k", args.db200k, max(3, args.runs // 3))):
         if db is None:

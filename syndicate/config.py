@@ -119,6 +119,8 @@ DEFAULTS: dict[str, Any] = {
     "SERVER_HEADER_TIMEOUT": 15,
     "SERVER_MAX_HEADER_SIZE": 65536,
     "SERVER_BACKLOG": 1024,
+    # glibc memory pools for the worker threads (0: glibc's default of 8 per core).
+    "SERVER_MALLOC_ARENAS": 2,
     # Worker threads that may run API writes at once; while they are held up by another
     # process's lock, further writes get 503 at once, so no lock takes every thread from readers.
     "SERVER_WRITE_THREADS": 2,
@@ -146,6 +148,7 @@ INT_LIMITS = {
     "SERVER_HEADER_TIMEOUT": (1, 3600),
     "SERVER_MAX_HEADER_SIZE": (4096, 1_048_576),
     "SERVER_BACKLOG": (16, 65535),
+    "SERVER_MALLOC_ARENAS": (0, 1024),
     "SERVER_WRITE_THREADS": (1, 256),
     "READY_MIN_FREE_BYTES": (0, 10**15),
     "SURROGATE_MAX_AGE": (0, 10**8),

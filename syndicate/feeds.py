@@ -234,8 +234,14 @@ def archive_feed(fmt: str, number: int, kind: str = "site", slug: str = "") -> R
     page = get_store().page(scope, number, size, oldest_first=True) if number >= 1 else None
     if page is None or number * size > page.total:
         abort(404)  # out of range, or the newest chunk, which is not complete (so not archived) yet
-    surrogate.shows(scope, page.articles)  # a backdated article or a new complete one moves it
     complete = page.total // size
+    # The newest archive gains a next-archive link when the following one completes: it moves
+    # with its scope; the older ones only when an article enters, leaves or moves among them.
+    if number == complete:
+        surrogate.shows(scope, page.articles)
+    else:
+        key = surrogate.scope_key(scope)
+        surrogate.shows(None, page.articles, *([surrogate.archive_key(key)] if key else []))
     # Newest first inside the document too, like every other feed we serve.
     articles = list(reversed(page.articles))
     doc = _new_doc(scope, fmt, articles, _archive_url(scope, fmt, number))

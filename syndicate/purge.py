@@ -229,11 +229,6 @@ def purger(app: Flask) -> Purger | None:
     return app.extensions.get("purge")
 
 
-def neighbours(store: Store, before: Article | None, after: Article | None, now: datetime) -> list[int]:
-    """Ids of the articles whose pages start showing ``after`` (``Store.shown_by``)."""
-    return store.shown_by(before, after, now)
-
-
 def send(app: Flask, keys: Iterable[str], *, wait: bool = True) -> None:
     """Queue a purge of ``keys`` at every target (nothing when purging is off); with ``wait``,
     give its first attempt up to ``PURGE_WAIT`` seconds. Never raises for the proxy."""
@@ -250,9 +245,7 @@ def article_written(app: Flask, store: Store, before: Article | None, after: Art
     """Purge what a write of one article changed (call after its COMMIT)."""
     if purger(app) is None:
         return
-    now = store.clock()
-    keys = surrogate.affected_keys(before, after, now=now, shown_by=neighbours(store, before, after, now))
-    send(app, keys)
+    send(app, store.changed_keys(before, after))
 
 
 def term_changed(app: Flask, kind: str, term_id: int, article_ids: Iterable[int] = ()) -> None:

@@ -10,7 +10,9 @@ The keys (ASCII, short; term keys use row ids, so they survive renames):
 
 - ``a<id>`` (``a123``): the article with that id is shown (its page, a card, a feed item, a
   neighbour or related link on another article's page);
-- ``site``: the front page listing, the site's feeds (and their archive documents);
+- ``p<id>``: the page of that article (what its neighbours and related links are);
+- ``site``: the front page listing, the site's feeds (and its newest archive document);
+- ``old-site``, ``old-cat-<id>``...: the older archive documents of a scope;
 - ``cat-<id>``, ``tag-<id>``, ``author-<id>``: that term's listing and feeds;
 - ``d-2026``, ``d-2026-11``, ``d-2026-11-25``: date archives (UTC dates, like permalinks);
 - ``search``: search results and search feeds (any visible write may change them);
@@ -37,6 +39,17 @@ TERM_PREFIX = {"category": "cat", "tag": "tag", "author": "author"}
 
 def article_key(article_id: int) -> str:
     return f"a{article_id}"
+
+
+def page_key(article_id: int) -> str:
+    """``p123``: the page of article 123 (which also shows its neighbours and related articles)."""
+    return f"p{article_id}"
+
+
+def archive_key(scope: str) -> str:
+    """``old-site``, ``old-cat-3``: the complete RFC 5005 archives of a scope but the newest
+    (they change only when an article enters, leaves or moves among older ones)."""
+    return f"old-{scope}"
 
 
 def term_key(kind: str, term_id: int) -> str:
@@ -80,15 +93,23 @@ def visible(article: Article | None, now: datetime) -> bool:
 
 
 def affected_keys(
-    before: Article | None, after: Article | None, *, now: datetime, shown_by: Iterable[int] = ()
+    before: Article | None,
+    after: Article | None,
+    *,
+    now: datetime,
+    shown_by: Iterable[int] = (),
+    appended: bool = False,
 ) -> set[str]:
     """The keys whose responses a write of one article may have changed.
 
     ``before`` and ``after`` are the stored versions around the write (None for a creation or
     a deletion; a scheduled article falling due is ``(None, article)``). ``shown_by`` are the
     ids of other articles whose pages show this one's position (its new neighbours, the
-    articles whose related list it enters): ``purge.neighbours`` finds them. Nothing public
-    changes when neither version is visible (a draft saved) but the OPML list: ``{LISTS}``.
+    articles whose related list it enters): ``Store.shown_by`` finds them; only their pages
+    change (``p<id>``), not the listings that show them. ``appended``: the article became
+    visible as the newest of all, so no complete RFC 5005 archive of its scopes moves (only
+    the newest one, which carries the scope's own key). Nothing public changes when neither
+    version is visible (a draft saved) but the OPML list: ``{LISTS}``.
     """
     was, now_visible = visible(before, now), visible(after, now)
     if not was and not now_visible:
@@ -100,8 +121,10 @@ def affected_keys(
     else:
         scopes = old | new  # it appeared, vanished or moved: every listing it is in shifts
     keys = {SEARCH, LISTS, *scopes}
+    if not (appended and not was and now_visible):
+        keys.update(archive_key(scope) for scope in scopes if not scope.startswith("d-"))
     keys.update(article_key(a.id) for a in (before, after) if a is not None)
-    keys.update(article_key(i) for i in shown_by)
+    keys.update(page_key(i) for i in shown_by)
     if was != now_visible or before.path != after.path:
         keys.add(ABSENT)  # an address now answers (or stops answering, or redirects elsewhere)
     return keys

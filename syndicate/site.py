@@ -361,7 +361,7 @@ def article(year: str, month: str, day: str, slug: str) -> Response:
         metadata=json_ld(_news_article(found)),
     )
     shown = [found, *related, *(a for a in (older, newer) if a)]
-    surrogate.shows(None, shown)
+    surrogate.shows(None, shown, surrogate.page_key(found.id))
     return _finish(html, _newest(shown))
 
 

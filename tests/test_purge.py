@@ -128,7 +128,7 @@ def test_a_new_article_purges_the_page_of_its_older_neighbour(site, proxy):
     proxy.received.clear()
     publish(client, "secret-token", title="Second story")
     # The first article's page links "Next ›" to the new one now.
-    assert f"a{first['id']}" in proxy.keys()
+    assert f"p{first['id']}" in proxy.keys()
 
 
 def test_a_deleted_article_is_purged(site, proxy):

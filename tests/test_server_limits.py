@@ -184,3 +184,12 @@ def test_a_bad_server_limit_stops_start_up_with_its_name(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNDICATE_SERVER_HEADER_TIMEOUT", "0")
     with pytest.raises(ConfigError, match="SERVER_HEADER_TIMEOUT must be a whole number from 1 to 3600"):
         make_app(tmp_path / "x.db")
+
+
+def test_worker_threads_share_a_few_memory_pools():
+    # glibc keeps a pool per thread by default (8 per core), each holding freed memory; serve
+    # caps them before waitress starts its threads (SERVER_MALLOC_ARENAS).
+    from syndicate.server import limit_malloc_arenas
+
+    assert limit_malloc_arenas(2) is True  # this machine's libc is glibc
+    assert limit_malloc_arenas(0) is False  # 0 leaves glibc's default alone

@@ -39,3 +39,27 @@ def test_paging_visits_every_article_exactly_once(demo_app):
             assert seen == sorted(seen, reverse=True)
             assert store.page(scope, first.last + 1, 7) is None
             assert store.page(scope, 0, 7) is None
+
+
+def test_a_write_recomputes_the_page_keys_of_the_scopes_it_moved_only(demo_app):
+    from datetime import UTC, datetime
+
+    from syndicate.validation import article_record
+
+    with demo_app.app_context():
+        store = get_store()
+        economy, world = Scope("category", "economy"), Scope("category", "world")
+        before = store.page(economy, 2, 7)
+        store.page(world, 1, 7)
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        data = {"title": "Port strike ends", "body": "<p>Ended.</p>", "category": "World"}
+        store.save_article(article_record({**data, "published": datetime.now(UTC).isoformat()}, now=datetime.now(UTC)))
+        statements.clear()
+        again = store.page(economy, 2, 7)  # another section: its page keys are still good
+        assert not any("row_number()" in s for s in statements)
+        assert [a.id for a in again.articles] == [a.id for a in before.articles]
+        world_page = store.page(world, 1, 7)  # the section written to: computed again, and current
+        assert any("row_number()" in s for s in statements)
+        assert world_page.articles[0].title == "Port strike ends"
+        store.conn.set_trace_callback(None)

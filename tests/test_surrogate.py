@@ -92,7 +92,18 @@ def test_drafts_and_scheduled_articles_change_nothing_public_until_visible(saved
 
 
 def test_neighbours_showing_the_article_are_purged(saved):
-    assert {"a7", "a9"} <= affected_keys(None, saved, now=NOW, shown_by=[7, 9])
+    keys = affected_keys(None, saved, now=NOW, shown_by=[7, 9])
+    # Their pages (which link to it), not the listings and feeds that show them.
+    assert {"p7", "p9"} <= keys and not {"a7", "a9"} & keys
+
+
+def test_only_a_write_among_older_articles_moves_the_older_archives(saved):
+    appended = affected_keys(None, saved, now=NOW, appended=True)
+    assert "site" in appended and not any(key.startswith("old-") for key in appended)
+    backdated = affected_keys(None, saved, now=NOW, appended=False)
+    assert {"site", "old-site"} <= backdated
+    assert not any(key.startswith("old-d-") for key in backdated)  # date archives have no RFC 5005 chunks
+    assert "old-site" in affected_keys(saved, None, now=NOW, appended=True)  # a deletion is never an append
 
 
 def test_term_changes_purge_the_term_the_navigation_and_its_articles():

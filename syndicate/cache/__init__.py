@@ -5,7 +5,8 @@ validators on every response. One module a job:
 - ``entries``: a rendered response as a stored entry (validators, compressed bodies);
 - ``validators``: ETag, Last-Modified, Cache-Control and Vary on what Flask answers, and the
   conditional-request rule (werkzeug's, memoised);
-- ``stamp``: which content an entry must show (the change token, then SQLite);
+- ``stamp``: whether an entry still shows the current content (the change token, then SQLite;
+  what each write changed);
 - ``middleware``: the fast path (``ResponseCache``), its locks and the backend.
 
 Which representation a request wants, the media types and the Cache-Control and Vary values

@@ -4,14 +4,18 @@ How a ``GET`` or ``HEAD`` for a page or a feed is answered (``ResponseCache``):
 
 1. The key (``keys.py``) is the path, the query parameters that change the output, and the
    representation (a browser's view of an RSS or Atom feed, decided by ``negotiation``).
-2. The stamp (``stamp.py``) says which content the entry must show.
+2. ``stamp.py`` says whether an entry is fresh: the stamp (date, scheduled articles fallen due,
+   changes to everything) unchanged, and none of the things it shows (``showing.py`` keys,
+   recorded while it rendered) changed by a write since.
 3. A fresh entry answers straight from memory, without Flask: ``304`` for a matching
    ``If-None-Match`` (or, without it, ``If-Modified-Since``), else ``200`` with a body
    compressed once when it was stored (br, gzip or identity by ``Accept-Encoding``).
 4. A missing or stale entry is rendered once per key (a lock per key in the process and, with
    Redis, redis-py's lock across processes), by calling Flask with a canonical request (only
    the key's query parameters, no conditional headers, no cookie, ``GET``), then stored if it
-   is a cacheable 200. Everything else (404, 301, ...) passes through uncached.
+   is a cacheable 200. Everything else (404, 301, ...) passes through uncached. A conditional
+   request whose entry was evicted is answered ``304`` from the entry's kept validators
+   (``heads``) when nothing it shows changed, without rendering.
 
 Headers that cannot change a public page's bytes (``Cookie``, ``If-Match``,
 ``If-Unmodified-Since``, ``Range``, ``A-IM``) are answered from the entry too (``answers.py``);
@@ -119,7 +123,9 @@ class ResponseCache(Answers):
         hot = self.hot_searches if search else self.hot
         entry = hot.get(key)
         outcome = "hit"
-        if entry is None or not self.fresh(entry, stamp):
+        # Fresh when the stamp matches and nothing it shows moved (checked once per write).
+        content = self.content
+        if entry is None or entry.stamp != stamp or (entry.checked != content.seen and not self.fresh(entry, stamp)):
             if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
                 revalidated = self.revalidate(key, stamp, path, environ, start_response)
                 if revalidated is not None:

@@ -20,6 +20,7 @@ as the sqlite3 shell, are noticed too when they move the generation).
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -112,7 +113,7 @@ class ContentStamp:
         """What an entry rendered from generation ``start`` on shows, with the generation of
         each key; a key that changed after ``start`` gets -1 (the render may have read the
         content before that change), so the entry is rendered again next time."""
-        deps = tuple(sorted(keys)) if keys else (ANY,)
+        deps = tuple(sorted(map(sys.intern, keys))) if keys else (ANY,)  # one copy of each name
         versions = self.versions
         return deps, tuple(v if (v := versions.get(key, 0)) <= start else -1 for key in deps)
 

@@ -205,6 +205,8 @@ def _migration_6(db: sqlite_utils.Database) -> None:
         CREATE INDEX due_at ON due (due_at);
         INSERT INTO changes (key, seq)
             SELECT 'all', coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0);
+        INSERT INTO due (article_id, due_at) SELECT id, published FROM articles
+            WHERE status = 'published' AND published > strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now');
         """
     )
 

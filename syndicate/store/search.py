@@ -127,26 +127,52 @@ def _snippet_html(snippet: str) -> str:
     return str(escape(text)).replace("\x01", "<mark>").replace("\x02", "</mark>")
 
 
-# The page's rows are ranked first (bm25 needs no text), then only those get a snippet: the
-# snippet reads and re-tokenises a whole article, so computing it for every match cost more than
-# the ranking. CROSS JOIN keeps the FTS match as the outer loop; INDEXED BY checks visibility in a
-# narrow index instead of the wide article rows (whose status and dates sit behind the body).
+# Ranking costs about a microsecond a match inside FTS5 (bm25 decodes each match's positions and
+# reads its length) and cannot be skipped while the order stays bm25's: see bench/README.md,
+# "Search at any selectivity". What can be skipped is checking visibility for every match: the
+# best ``:n`` matches are taken on score alone (``top``), and only those are looked up among the
+# articles, ordered exactly as a search is (score, then newest first) and cut to the page. The
+# caller then checks that the cut could not have lost a row of the page (``_complete``); when it
+# could (hidden articles or equal scores at the edge) it asks again with no cut. Only the page's
+# rows get a snippet: the snippet reads and re-tokenises a whole article. CROSS JOIN keeps each
+# loop where it is written; INDEXED BY looks visibility up in a narrow index instead of the wide
+# article rows (whose status and dates sit behind the body).
 _PAGE = f"""
-SELECT ranked.id, snippet(articles_fts, -1, char(1), char(2), '…', {SNIPPET_TOKENS}) AS snippet
-FROM (
-    SELECT a.id, bm25(articles_fts, 10.0, 4.0, 1.0) AS score, a.published
-    FROM articles_fts CROSS JOIN articles a INDEXED BY articles_visible ON a.id = articles_fts.rowid
-    WHERE articles_fts MATCH :match AND a.{VISIBLE}
-    ORDER BY score, a.published DESC LIMIT :limit OFFSET :offset
-) AS ranked CROSS JOIN articles_fts ON articles_fts.rowid = ranked.id
+WITH top AS MATERIALIZED (
+    SELECT rowid AS id, bm25(articles_fts, 10.0, 4.0, 1.0) AS score
+    FROM articles_fts WHERE articles_fts MATCH :match ORDER BY score LIMIT :n
+), page AS MATERIALIZED (
+    SELECT top.id, top.score, a.published
+    FROM top CROSS JOIN articles a INDEXED BY articles_visible ON a.id = top.id
+    WHERE a.{VISIBLE}
+    ORDER BY top.score, a.published DESC LIMIT :limit OFFSET :offset
+)
+SELECT page.id, page.score, (SELECT count(*) FROM top) AS taken, (SELECT max(score) FROM top) AS edge,
+    snippet(articles_fts, -1, char(1), char(2), '…', {SNIPPET_TOKENS}) AS snippet
+FROM page CROSS JOIN articles_fts ON articles_fts.rowid = page.id
 WHERE articles_fts MATCH :match
-ORDER BY ranked.score, ranked.published DESC
+ORDER BY page.score, page.published DESC
 """
+# Matches taken on score alone for a page: the page's and those before it, twice over (room for
+# hidden articles among the best) and a few more.
+_HEADROOM = 2
+_SLACK = 16
 _COUNT = f"""
 SELECT count(*) AS n FROM (
     SELECT 1 FROM articles_fts CROSS JOIN articles a INDEXED BY articles_visible
     ON a.id = articles_fts.rowid WHERE articles_fts MATCH :match AND a.{VISIBLE} LIMIT :cap)
 """
+
+
+def _complete(rows: list[sqlite3.Row], expected: int, n: int) -> bool:
+    """Whether a page cut from the best ``n`` matches is the page an uncut ranking gives: it has
+    every row it should, and either no match was left out or each of its rows scores strictly
+    better than the worst match kept (so nothing left out could rank before or beside it)."""
+    if len(rows) < expected:
+        return False
+    if not rows:
+        return True
+    return rows[0]["taken"] < n or rows[-1]["score"] < rows[0]["edge"]
 
 
 class Search(Articles):
@@ -163,14 +189,23 @@ class Search(Articles):
         with self._time_limit():
             total = self.conn.execute(_COUNT, {**params, "cap": cap}).fetchone()["n"]
             rows = []
-            if total > (number - 1) * per_page:
-                rows = self.conn.execute(
-                    _PAGE, {**params, "limit": per_page, "offset": (number - 1) * per_page}
-                ).fetchall()
+            offset = (number - 1) * per_page
+            if total > offset:
+                rows = self._ranked_page(params, offset, per_page, min(per_page, total - offset))
         exact = count_cap is None or total <= count_cap
         articles = {a.id: a for a in self.articles_by_ids([row["id"] for row in rows])}
         hits = [SearchHit(articles[row["id"]], _snippet_html(row["snippet"])) for row in rows if row["id"] in articles]
         return SearchResults(hits, total if exact else count_cap, exact, parsed)
+
+    def _ranked_page(self, params: dict, offset: int, limit: int, expected: int) -> list[sqlite3.Row]:
+        """The page's rows (id, score, snippet) in search order: cut from the best matches on
+        score first, and ranked again without the cut when the cut might have lost a row."""
+        page = {**params, "limit": limit, "offset": offset}
+        n = (offset + limit) * _HEADROOM + _SLACK
+        rows = self.conn.execute(_PAGE, {**page, "n": n}).fetchall()
+        if not _complete(rows, expected, n):
+            rows = self.conn.execute(_PAGE, {**page, "n": -1}).fetchall()
+        return rows
 
     def _time_limit(self):
         return _TimeLimit(self.conn, SEARCH_TIME_LIMIT)

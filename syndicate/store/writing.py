@@ -110,7 +110,8 @@ class Writing(Terms, Articles):
         stored versions around it), its new neighbours' pages included; the navigation too when
         the write created a section (it lists every category)."""
         now = self.clock()
-        keys = showing.affected_keys(before, after, now=now, shown_by=self.shown_by(before, after, now))
+        shown_by = self.shown_by(before, after, now)
+        keys = showing.affected_keys(before, after, now=now, shown_by=shown_by, appended=self._newest(after, now))
         if after is not None and after.category is not None and (before is None or before.category != after.category):
             sql = "SELECT count(*) FROM articles WHERE category_id = ?"
             if (
@@ -118,6 +119,18 @@ class Writing(Terms, Articles):
             ):  # most likely a section this write created
                 keys.add(showing.NAV)
         return keys
+
+    def _newest(self, article: Article | None, now: datetime) -> bool:
+        """Whether ``article`` is visible and no visible article comes after it."""
+        if not showing.visible(article, now):
+            return False
+        published = to_db(article.published)
+        row = self.conn.execute(
+            "SELECT 1 FROM articles WHERE status = 'published' AND published <= ? AND id != ?"
+            " AND (published > ? OR (published = ? AND id > ?)) LIMIT 1",
+            (to_db(now), article.id, published, published, article.id),
+        ).fetchone()
+        return row is None
 
     def shown_by(self, before: Article | None, after: Article | None, now: datetime) -> list[int]:
         """Ids of the articles whose pages start showing ``after`` because it took a new place:

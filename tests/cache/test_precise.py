@@ -5,6 +5,7 @@ property test checks that byte for byte); these check that the rest stays warm."
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -108,3 +109,39 @@ def test_a_scheduled_article_falling_due_and_a_bulk_import_renew_everything(site
     assert client.get(url).headers["X-Cache"] == "hit"  # nothing visible changed yet
     writer.save_articles([article_record({**data, "title": "Bulk"}, now=datetime.now(UTC))])
     assert client.get(url).headers["X-Cache"] == "miss"  # a batch changes everything
+
+
+def test_a_scheduled_article_shows_on_every_listing_when_due(site, writer):
+    app, client = site
+    urls = ["/", "/feed/", "/category/world/", "/feed/json/"]
+    _warm(client, urls)
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    data = {"title": "Embargo lifts on the harbour report", "body": "<p>Now.</p>", "category": "World"}
+    writer.save_article(article_record({**data, "published": due.isoformat()}, now=datetime.now(UTC)))
+    for url in urls:
+        assert b"Embargo lifts" not in client.get(url).data, url
+    time.sleep(max(0.0, due.timestamp() - time.time()) + 0.05)
+    for url in urls:  # no write happened: the due time alone renews them
+        response = client.get(url)
+        assert response.headers["X-Cache"] == "miss" and b"Embargo lifts on the harbour report" in response.data, url
+
+
+def test_older_archives_stay_cached_until_an_older_article_changes(site, writer):
+    app, client = site
+    archives = ["/feed/archive/1/", "/feed/atom/archive/2/"]
+    _warm(client, archives)
+    data = {"title": "Newest of all", "body": "<p>Now.</p>", "category": "World"}
+    writer.save_article(article_record({**data, "published": datetime.now(UTC).isoformat()}, now=datetime.now(UTC)))
+    for url in archives:  # an article at the newest end moves no complete archive but the newest
+        assert client.get(url).headers["X-Cache"] == "hit", url
+    oldest = writer.conn.execute("SELECT min(published) FROM articles").fetchone()[0]
+    backdated = datetime.fromisoformat(oldest) - timedelta(days=1)
+    writer.save_article(
+        article_record(
+            {**data, "title": "Found in the vault", "published": backdated.isoformat()}, now=datetime.now(UTC)
+        )
+    )
+    for url in archives:  # everything after it shifts by one
+        response = client.get(url)
+        assert response.headers["X-Cache"] == "miss", url
+    assert b"Found in the vault" in client.get("/feed/archive/1/").data

@@ -1,5 +1,5 @@
 """Zero-stale, as a property: random writes (create, update, re-categorise, re-tag, unpublish,
-schedule, delete, term renames) interleave with random reads, and every answer of the cached
+schedule, delete, term renames, merges and deletions) interleave with random reads, and every answer of the cached
 app is byte for byte what a cache-off twin renders afresh at that moment (the twin keeps no
 pieces either: ``FRAGMENT_CACHE_SIZE=0``). Revalidations with the last ETag seen must be 304
 exactly when the body is unchanged."""
@@ -23,6 +23,7 @@ URLS = (
     "/category/world/feed/", "/category/economy/feed/atom/", "/tag/diplomacy/feed/json/",
     "/author/li-wei/feed/", "/feed/archive/1/", "/feed/?page=2", "/search?q=headline",
     "/search/feed/?q=headline", "/sitemap.xml", "/feeds.opml", "/category/world/page/2/", "/tag/markets/feed/atom/",
+    "/feed/archive/2/", "/tag/markets/feed/archive/1/", "/category/world/feed/json/archive/1/",
 )  # fmt: skip
 GUIDS = [f"urn:prop:{i}" for i in range(6)]
 
@@ -32,6 +33,8 @@ write = st.one_of(
               st.integers(0, 3), st.sampled_from(("published", "draft", "scheduled"))),
     st.tuples(st.just("delete"), st.sampled_from(GUIDS)),
     st.tuples(st.just("rename"), st.sampled_from(("category", "tag", "author")), st.integers(0, 9)),
+    # A tag merged into another, a category's articles moved and the category deleted.
+    st.tuples(st.just("merge"), st.sampled_from(("tag", "category")), st.integers(0, 9)),
 )  # fmt: skip
 read = st.one_of(
     st.tuples(st.just("read"), st.sampled_from(URLS)),
@@ -54,12 +57,18 @@ def _apply(app, step) -> None:
             store.save_article(article_record(data, now=now))
         elif step[0] == "delete":
             store.delete_article_with(step[1], lambda _article: None)
-        else:
+        elif step[0] == "rename":
             _, kind, n = step
             terms = store.terms(kind)
             if terms:
                 term = terms[n % len(terms)]
                 store.save_term(kind, term.slug, f"{term.name.split(' #')[0]} #{n}")
+        else:
+            _, kind, n = step
+            terms = store.terms(kind)
+            if len(terms) > 1:
+                source, target = terms[n % len(terms)], terms[(n + 1) % len(terms)]
+                store.delete_term(kind, source.slug, move_to=target.slug)
 
 
 def _article_url(app, guid: str, what: str) -> str | None:
@@ -87,10 +96,16 @@ def _article_url(app, guid: str, what: str) -> str | None:
                 ("read", GUIDS[0], "page"), ("read", GUIDS[1], "page"), ("read", GUIDS[3], "day")])  # fmt: skip
 @example(steps=[("read", GUIDS[2], "page"), ("save", GUIDS[1], "Science", ["Space"], "Amira Haddad", 2, "published"),
                 ("read", GUIDS[2], "page"), ("read", GUIDS[0], "page"), ("read", GUIDS[1], "month")])  # fmt: skip
+@example(steps=[("read", "/category/world/"), ("read", "/tag/markets/feed/atom/"), ("merge", "tag", 0),
+                ("read", "/tag/markets/feed/atom/"), ("merge", "category", 0), ("read", "/category/world/"),
+                ("read", "/")])  # fmt: skip
+@example(steps=[("read", "/feed/archive/1/"), ("read", "/feed/archive/2/"), ("save", GUIDS[4], "World", [], "Li Wei", 0,
+                "published"), ("read", "/feed/archive/1/"), ("read", "/feed/archive/2/"), ("delete", GUIDS[0]),
+                ("read", "/feed/archive/1/"), ("read", "/feed/archive/2/")])  # fmt: skip
 def test_every_cached_answer_is_what_a_fresh_render_shows(tmp_path_factory, steps):
     path = tmp_path_factory.mktemp("prop") / "prop.db"
-    cached = make_app(path, CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=50)
-    twin = make_app(path, FRAGMENT_CACHE_SIZE=0)
+    cached = make_app(path, CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=50, FEED_ITEMS=2)
+    twin = make_app(path, FRAGMENT_CACHE_SIZE=0, FEED_ITEMS=2)
     for guid in GUIDS[:3]:
         _apply(cached, ("save", guid, "World", ["Markets"], "Li Wei", 0, "published"))
     client, fresh = cached.test_client(), twin.test_client()
