@@ -55,9 +55,6 @@ def _date_range(scope: Scope) -> tuple[datetime, datetime]:
     return start, end
 
 
-TERM_KINDS_KEYED = ("category", "tag", "author")
-
-
 def _key_lock(listing: tuple) -> threading.Lock:
     lock = _KEY_LOCKS.get(listing)
     if lock is None:
@@ -163,13 +160,9 @@ class Listings(Terms, Articles):
         """Changes whenever what ``scope`` lists, or its order, changes: the generation of the
         last write that moved it (``showing.py`` keys; every write records them), of the last
         that moved everything, scheduled articles fallen due, and writes that bypassed Syndicate."""
-        if scope.kind in TERM_KINDS_KEYED:
-            term_id = self.term_id(scope.kind, scope.value)
-            key = showing.term_key(scope.kind, term_id) if term_id is not None else ""
-        elif scope.kind == "site":
-            key = showing.SITE
-        else:
-            key = "d-" + scope.value
+        if scope.kind in showing.TERM_PREFIX:  # the key names the term by id: look it up
+            scope = replace(scope, term=self.term(scope.kind, scope.value))
+        key = showing.scope_key(scope) or ""  # "": an unknown term
         row = self.conn.execute(
             "SELECT (SELECT seq FROM changes WHERE key = ?), (SELECT seq FROM changes WHERE key = ?),"
             " (SELECT count(*) FROM due WHERE due_at <= ?),"

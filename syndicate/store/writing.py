@@ -112,11 +112,10 @@ class Writing(Terms, Articles):
         now = self.clock()
         shown_by = self.shown_by(before, after, now)
         keys = showing.affected_keys(before, after, now=now, shown_by=shown_by, appended=self._newest(after, now))
-        if after is not None and after.category is not None and (before is None or before.category != after.category):
-            sql = "SELECT count(*) FROM articles WHERE category_id = ?"
-            if (
-                self.conn.execute(sql, (after.category.id,)).fetchone()[0] <= 1
-            ):  # most likely a section this write created
+        category = after.category if after is not None else None
+        if category is not None and (before is None or before.category != category):
+            in_it = self.conn.execute("SELECT count(*) FROM articles WHERE category_id = ?", (category.id,))
+            if in_it.fetchone()[0] <= 1:  # its only article: most likely a section this write created
                 keys.add(showing.NAV)
         return keys
 
