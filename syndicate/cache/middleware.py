@@ -130,7 +130,7 @@ class ResponseCache(Answers):
                 revalidated = self.revalidate(key, stamp, path, environ, start_response)
                 if revalidated is not None:
                     return revalidated
-            start = self.content.seen
+            start = content.seen
             entry, outcome, passthrough = self.fill(hot, key, query, stamp, environ)
             if entry is None:
                 return self.passthrough(environ, start_response, *passthrough)
